@@ -1,0 +1,31 @@
+# One entry point for setting up, running and testing photonic-dse.
+# `make quickstart` and `make test` each create the virtual environment first when needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install quickstart test lint clean
+
+install: $(STAMP)
+
+# torch is pinned to the CPU wheel in pyproject.toml, so this never pulls a CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+quickstart: install
+	$(BIN)/dse search search_spaces/quickstart.yaml --name quickstart-$$(date +%Y%m%d-%H%M%S)
+
+lint: install
+	$(BIN)/ruff check dse evaluators tests benchmarks
+	$(BIN)/ruff format --check dse evaluators tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) runs/mlflow.db runs/artifacts runs/searches runs/cache

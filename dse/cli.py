@@ -1,0 +1,222 @@
+"""The ``dse`` command line: search, front, evaluate, export, ui.
+
+Heavy libraries (Ray, MLflow, Optuna, torch) are imported inside the commands, so ``dse --help``
+answers at once. User errors print one line (``error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dse.errors import DseError
+
+app = typer.Typer(
+    help="Design-space exploration: multi-objective search over networks and photonic hardware.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+RunsDir = Annotated[
+    Path,
+    typer.Option(
+        "--runs-dir",
+        envvar="DSE_RUNS_DIR",
+        help="Local store: MLflow SQLite database and artifacts, search ledgers, caches.",
+    ),
+]
+TrackingUri = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else sqlite under --runs-dir).",
+    ),
+]
+Options = Annotated[
+    list[str] | None,
+    typer.Option("--option", "-o", help="Override an evaluator option: key=value (repeatable)."),
+]
+
+
+def _tracking_uri(uri: str | None, runs_dir: Path) -> str:
+    from dse.tracking import default_tracking_uri
+
+    return uri or default_tracking_uri(runs_dir)
+
+
+@app.command()
+def search(
+    space: Annotated[
+        Path | None, typer.Argument(help="Search-space YAML (optional with --resume).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Search name (MLflow experiment); default: the space's.")
+    ] = None,
+    budget: Annotated[int | None, typer.Option(help="Designs to evaluate in total.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Parallel evaluators (Ray actors); default: CPU count.")
+    ] = None,
+    optimizer: Annotated[
+        str | None, typer.Option(help="nsga2 (default), pymoo-nsga2, tpe or random.")
+    ] = None,
+    population: Annotated[
+        int | None,
+        typer.Option(help="Designs per generation; default: budget/10 within [8, 50]."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the optimizer (default 0).")] = None,
+    tracking_uri: TrackingUri = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Join an existing Ray cluster (e.g. 127.0.0.1:6379).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue an interrupted search of this --name.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    verbose: Annotated[bool, typer.Option(help="Show Ray and worker logs.")] = False,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Run a multi-objective search and track it in MLflow."""
+    from dse.search import SearchRequest, run_search
+    from dse.space import load_space
+
+    if name is None:
+        if space is None:
+            raise DseError("give a SPACE file, or --name with --resume")
+        name = load_space(space).name
+    result = run_search(
+        SearchRequest(
+            name=name,
+            space_path=space,
+            budget=budget,
+            population=population,
+            optimizer=optimizer,
+            seed=seed,
+            workers=workers,
+            tracking_uri=tracking_uri,
+            ray_address=ray_address,
+            runs_dir=runs_dir,
+            resume=resume,
+            progress=not quiet,
+            verbose=verbose,
+        )
+    )
+    from dse.report import print_front
+
+    failed = sum(not t.ok for t in result.trials)
+    typer.echo(
+        f"search {name!r}: {len(result.trials)} designs ({failed} failed), "
+        f"{len(result.front)} on the front, hypervolume {result.hypervolume:.4f}"
+    )
+    print_front(result.space, result.front, limit=15)
+    typer.echo(f"tracking: {result.settings.tracking_uri} (browse with `dse ui`)")
+
+
+@app.command()
+def front(
+    name: Annotated[str | None, typer.Option(help="Search name; default: the latest.")] = None,
+    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    tracking_uri: TrackingUri = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Print the Pareto front of a search."""
+    from dse.pareto import pareto_front
+    from dse.report import FORMATS, print_front
+    from dse.store import load_search
+
+    if format not in FORMATS:
+        raise DseError(f"--format {format!r}: choose one of {', '.join(FORMATS)}")
+    stored = load_search(_tracking_uri(tracking_uri, runs_dir), name)
+    print_front(stored.space, pareto_front(stored.trials, stored.space), format=format)
+
+
+@app.command()
+def evaluate(
+    design: Annotated[Path, typer.Argument(help="Design file (design.yaml).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
+    hardware_only: Annotated[
+        bool,
+        typer.Option(help="Hardware metrics only, no training (sets option hardware_only)."),
+    ] = False,
+    option: Options = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Evaluate one design in this process and print its metrics."""
+    from dse.design import evaluate_design, parse_overrides, read_design
+
+    overrides = parse_overrides(option or [])
+    if hardware_only:
+        overrides["hardware_only"] = True
+    metrics = evaluate_design(read_design(design), overrides, runs_dir / "cache")
+    if json_output:
+        typer.echo(json.dumps(metrics, indent=2))
+    else:
+        width = max(len(k) for k in metrics) if metrics else 0
+        for key, value in metrics.items():
+            typer.echo(f"{key:<{width}}  {value:.6g}")
+
+
+@app.command()
+def export(
+    name: Annotated[str, typer.Option(help="Search name.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the design into.")],
+    trial: Annotated[int | None, typer.Option(help="Trial number to export.")] = None,
+    pick: Annotated[
+        str | None, typer.Option(help="knee, max-<metric> or min-<metric> of the front.")
+    ] = None,
+    retrain: Annotated[
+        bool, typer.Option(help="Retrain the design standalone (sets option retrain).")
+    ] = False,
+    option: Options = None,
+    tracking_uri: TrackingUri = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Write a chosen design: design.yaml plus the evaluator's own files."""
+    from dse.design import export_design, parse_overrides, pick_trial
+    from dse.search import code_version
+    from dse.store import load_search
+
+    if (trial is None) == (pick is None):
+        raise DseError("give exactly one of --trial or --pick")
+    overrides = parse_overrides(option or [])
+    if retrain:
+        overrides["retrain"] = True
+    stored = load_search(_tracking_uri(tracking_uri, runs_dir), name)
+    chosen = pick_trial(stored, trial, pick)
+    files = export_design(stored, chosen, out, overrides, runs_dir / "cache", code_version())
+    typer.echo(f"exported trial {chosen.number} of {name!r} to {out}:")
+    for path in files:
+        typer.echo(f"  {path.name}")
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
+    tracking_uri: TrackingUri = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Open the MLflow UI on the store, bound to 127.0.0.1."""
+    uri = _tracking_uri(tracking_uri, runs_dir)
+    if uri.startswith(("http://", "https://")):
+        raise DseError(f"{uri} is already a tracking server: open it in a browser")
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    typer.echo(f"MLflow UI on http://127.0.0.1:{port} (store {uri}); Ctrl-C stops it")
+    os.execv(sys.executable, command)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: run the app, turning user errors into one line and exit status 2."""
+    try:
+        return app(args=argv, standalone_mode=True)
+    except DseError as error:
+        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        typer.secho("interrupted: resume with `dse search --name NAME --resume`", err=True)
+        sys.exit(130)

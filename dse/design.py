@@ -1,0 +1,148 @@
+"""Design files: one chosen design, what ``dse export`` writes and ``dse evaluate`` reads.
+
+A design file holds ``evaluator`` (target and options, as in the space) and ``params``; once a
+design has been evaluated it also holds ``metrics`` and ``provenance`` (search, trial, MLflow
+run, code version), so an exported design can always be traced back and re-run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dse.errors import EvaluatorError, SpaceError, StoreError
+from dse.evaluator import build_evaluator, clean_metrics, prepare_options, setup_evaluator
+from dse.pareto import knee_index, normalize, objective_matrix, pareto_front
+from dse.space import EvaluatorSpec, read_yaml
+from dse.store import StoredSearch
+from dse.trial import Trial
+
+
+class DesignFile(BaseModel):
+    """The contents of a ``design.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    evaluator: EvaluatorSpec
+    params: dict[str, Any] = Field(min_length=1)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+
+def read_design(path: Path) -> DesignFile:
+    data = read_yaml(path)
+    try:
+        return DesignFile.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SpaceError(f"{path}: {where}: {first['msg']}") from None
+
+
+def write_design(path: Path, design: DesignFile) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(design.model_dump(mode="json"), sort_keys=False))
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs (values read as YAML scalars) that override evaluator options."""
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SpaceError(f"--option {pair!r}: expected key=value")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return overrides
+
+
+def evaluate_design(
+    design: DesignFile, overrides: Mapping[str, Any], cache_dir: Path
+) -> dict[str, float]:
+    """Evaluate one design in this process (prepare, setup, evaluate), as a worker would."""
+    target = design.evaluator.target
+    options = prepare_options(target, {**design.evaluator.options, **overrides}, cache_dir)
+    evaluator = setup_evaluator(target, options)
+    try:
+        return clean_metrics(evaluator.evaluate(dict(design.params)))
+    except Exception as error:
+        raise EvaluatorError(f"evaluator {target!r} failed on this design: {error}") from error
+
+
+def pick_trial(stored: StoredSearch, trial: int | None, pick: str | None) -> Trial:
+    """The trial a user chose: by number, or ``knee``, ``max-<metric>``, ``min-<metric>`` of the
+    final front."""
+    if trial is not None:
+        chosen = stored.trial(trial)
+        if not chosen.ok:
+            raise StoreError(f"trial {trial} of {stored.name!r} failed: {chosen.error}")
+        return chosen
+    front = pareto_front(stored.trials, stored.space)
+    if not front:
+        raise StoreError(f"search {stored.name!r} has no feasible design to pick from")
+    if pick == "knee":
+        bounds = _bounds(stored, front)
+        values = normalize(objective_matrix(front, stored.space), stored.space.objectives, bounds)
+        return front[knee_index(values)]
+    direction, _, metric = (pick or "").partition("-")
+    if direction not in ("max", "min") or not metric:
+        raise StoreError(f"--pick {pick!r}: use knee, max-<metric> or min-<metric>")
+    if any(metric not in t.metrics for t in front):
+        raise StoreError(f"--pick {pick!r}: metric {metric!r} is not recorded for every design")
+    scores = [t.metrics[metric] for t in front]
+    return front[int(np.argmax(scores) if direction == "max" else np.argmin(scores))]
+
+
+def _bounds(stored: StoredSearch, front: list[Trial]) -> list[tuple[float, float]]:
+    recorded = stored.tags.get("dse.bounds")
+    if recorded:
+        return [(float(low), float(high)) for low, high in json.loads(recorded)]
+    values = objective_matrix(front, stored.space)
+    return [
+        (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
+        for lo, hi in zip(values.min(0), values.max(0), strict=True)
+    ]
+
+
+def export_design(
+    stored: StoredSearch,
+    trial: Trial,
+    out_dir: Path,
+    overrides: Mapping[str, Any],
+    cache_dir: Path,
+    code_version: str,
+) -> list[Path]:
+    """Write ``design.yaml`` and let the evaluator's ``export`` hook add its own files."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec = stored.space.evaluator
+    design = DesignFile(
+        evaluator=spec,
+        params=trial.params,
+        metrics=trial.metrics,
+        provenance={
+            "search": stored.name,
+            "trial": trial.number,
+            "generation": trial.generation,
+            "mlflow_run_id": stored.run_ids.get(trial.number),
+            "mlflow_parent_run_id": stored.parent_run_id,
+            "tracking_uri": stored.tracking_uri,
+            "code_version": code_version,
+            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        },
+    )
+    write_design(out_dir / "design.yaml", design)
+    options = {**spec.options, **overrides}
+    hook = getattr(build_evaluator(spec.target, options), "export", None)
+    if hook is not None:
+        evaluator = setup_evaluator(spec.target, prepare_options(spec.target, options, cache_dir))
+        try:
+            evaluator.export(dict(trial.params), out_dir)  # type: ignore[attr-defined]
+        except Exception as error:
+            raise EvaluatorError(f"evaluator {spec.target!r}: export failed: {error}") from error
+    return sorted(p for p in out_dir.iterdir() if p.is_file())

@@ -1,0 +1,124 @@
+"""The evaluator protocol and how the engine finds an evaluator from its ``module:attribute``.
+
+The engine never imports a domain package itself: the space names the evaluator, and any
+importable callable that builds an object with ``evaluate(params) -> metrics`` will do. This is
+what lets the same engine run photonic segmentation designs and pymoo test problems.
+"""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from dse.errors import EvaluatorError
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """What the engine calls. Only ``evaluate`` is required.
+
+    Optional methods, called when present:
+
+    - ``prepare(cache_dir: Path) -> dict``: once per search, on the driver, before any worker
+      starts; heavy one-time work cached on disk (a trained supernet). The returned options
+      are merged into the options every worker's evaluator is built with.
+    - ``setup() -> None``: once per worker: load data and weights, kept for every design.
+    - ``export(params: dict, out_dir: Path) -> None``: writes a chosen design's domain
+      artefacts (a runnable model, a hardware report) during ``dse export``.
+    """
+
+    def evaluate(self, params: dict[str, Any]) -> Mapping[str, float]: ...
+
+
+def load_target(target: str) -> Any:
+    """Import ``package.module:Attribute`` (attribute paths may be dotted)."""
+    module_name, _, attribute = target.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        raise EvaluatorError(
+            f"evaluator {target!r}: cannot import {module_name!r}: {error}"
+        ) from None
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise EvaluatorError(f"evaluator {target!r}: {module_name!r} has no attribute {part!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def build_evaluator(target: str, options: Mapping[str, Any]) -> Evaluator:
+    """Build the evaluator named by ``target`` with ``options`` as keyword arguments."""
+    factory = load_target(target)
+    if not callable(factory):
+        raise EvaluatorError(f"evaluator {target!r} is not a class or a function")
+    try:
+        evaluator = factory(**options)
+    except TypeError as error:
+        raise EvaluatorError(f"evaluator {target!r}: bad options: {error}") from None
+    except Exception as error:
+        raise EvaluatorError(
+            f"evaluator {target!r} failed to build: {describe_error(error)}"
+        ) from None
+    if not callable(getattr(evaluator, "evaluate", None)):
+        raise EvaluatorError(f"evaluator {target!r} has no evaluate(params) method")
+    return evaluator
+
+
+def prepare_options(target: str, options: Mapping[str, Any], cache_dir: Path) -> dict[str, Any]:
+    """Run the evaluator's optional ``prepare`` step; return the options workers are built with."""
+    evaluator = build_evaluator(target, options)
+    prepare = getattr(evaluator, "prepare", None)
+    if prepare is None:
+        return dict(options)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        extra = prepare(cache_dir) or {}
+    except Exception as error:
+        raise EvaluatorError(
+            f"evaluator {target!r}: prepare failed: {describe_error(error)}"
+        ) from None
+    return {**options, **extra}
+
+
+def setup_evaluator(target: str, options: Mapping[str, Any]) -> Evaluator:
+    """Build an evaluator and run its optional ``setup`` (what every worker does once)."""
+    evaluator = build_evaluator(target, options)
+    setup = getattr(evaluator, "setup", None)
+    if setup is not None:
+        try:
+            setup()
+        except Exception as error:
+            raise EvaluatorError(
+                f"evaluator {target!r}: setup failed: {describe_error(error)}"
+            ) from None
+    return evaluator
+
+
+def clean_metrics(result: Any) -> dict[str, float]:
+    """The numeric metrics of an evaluation result; raise TypeError when it is not a mapping.
+
+    Booleans and numbers become floats (NaN kept, so the space can name it); other values are
+    dropped, since trackers and Pareto sorting only deal in numbers.
+    """
+    if not isinstance(result, Mapping):
+        raise TypeError(
+            f"evaluate() returned {type(result).__name__}, expected a mapping of metric names"
+        )
+    metrics: dict[str, float] = {}
+    for name, value in result.items():
+        if isinstance(value, numbers.Real):
+            metrics[str(name)] = float(value)
+        elif hasattr(value, "item"):  # numpy and torch scalars
+            try:
+                metrics[str(name)] = float(value.item())
+            except (TypeError, ValueError):
+                continue
+    return metrics
+
+
+def describe_error(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

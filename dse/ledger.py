@@ -1,0 +1,127 @@
+"""The durable record of a search, kept under ``runs/searches/<name>/``.
+
+``search.json`` holds the settings a resume needs (the space, the optimizer, seed, population,
+budget, where the search is tracked, the normalisation bounds once fixed); ``ledger.jsonl``
+appends one line per finished design, flushed as soon as the design finishes. Together they
+are the optimizer state: a resume replays the ledger through the optimizer's ask/tell, so a
+``kill -9`` loses only the designs that were still being evaluated. A line cut short by the
+kill is ignored on reading.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any
+
+from dse.errors import SearchError
+from dse.trial import Trial
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Everything that defines a search and must stay fixed across resumes (budget aside)."""
+
+    name: str
+    space: dict[str, Any]
+    space_path: str
+    optimizer: str
+    seed: int
+    population: int
+    budget: int
+    tracking_uri: str
+    code_version: str
+    created_at: float
+    experiment_id: str | None = None
+    parent_run_id: str | None = None
+    bounds: list[tuple[float, float]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise SearchError(
+            f"search name {name!r}: use letters, digits, '.', '_' or '-' (at most 128 characters)"
+        )
+    return name
+
+
+class Ledger:
+    """Append-only trials plus the search settings, in one directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._file: IO[str] | None = None
+        self._lock: IO[str] | None = None
+
+    @property
+    def settings_path(self) -> Path:
+        return self.directory / "search.json"
+
+    @property
+    def trials_path(self) -> Path:
+        return self.directory / "ledger.jsonl"
+
+    def exists(self) -> bool:
+        return self.settings_path.exists()
+
+    def read_settings(self) -> SearchSettings:
+        data = json.loads(self.settings_path.read_text())
+        data["bounds"] = [tuple(b) for b in data["bounds"]] if data.get("bounds") else None
+        return SearchSettings(**data)
+
+    def write_settings(self, settings: SearchSettings) -> None:
+        """Replace the settings atomically, so a kill never leaves half a file."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temporary = self.settings_path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(asdict(settings), indent=2))
+        os.replace(temporary, self.settings_path)
+
+    def update_settings(self, **changes: Any) -> SearchSettings:
+        settings = replace(self.read_settings(), **changes)
+        self.write_settings(settings)
+        return settings
+
+    def read_trials(self) -> list[Trial]:
+        """Finished trials in the order they finished; a torn last line is skipped."""
+        if not self.trials_path.exists():
+            return []
+        trials = []
+        for line in self.trials_path.read_text().splitlines():
+            try:
+                trials.append(Trial.from_json(json.loads(line)))
+            except (json.JSONDecodeError, TypeError):
+                continue
+        return trials
+
+    def append(self, trial: Trial) -> None:
+        """Record a finished design; flushed to the OS at once, so it survives a kill."""
+        if self._file is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._file = self.trials_path.open("a")
+            if self._file.tell() > 0 and not self.trials_path.read_bytes().endswith(b"\n"):
+                self._file.write("\n")  # end the line a kill cut short; reading skips it
+        self._file.write(json.dumps(trial.to_json()) + "\n")
+        self._file.flush()
+
+    def lock(self) -> None:
+        """Hold this search for the life of the process: two drivers must never share a ledger."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock = (self.directory / "driver.lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SearchError(
+                f"search {self.directory.name!r} is running in another process"
+            ) from None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,191 @@
+"""Parallel evaluation on Ray: one actor per worker, each holding a warm evaluator.
+
+Each actor builds the evaluator and runs its ``setup()`` once (loading data and weights), then
+evaluates design after design. Results come back as they finish (``ray.wait``), not in
+submission order. An evaluation that raises is a failed design with its error, and the search
+goes on; an actor that dies (a segfault, an out-of-memory kill) is replaced and its design
+retried once. Ray runs on a local cluster by default, or joins an existing one by address.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dse.errors import EvaluatorError
+from dse.evaluator import clean_metrics, describe_error, setup_evaluator
+
+MAX_ATTEMPTS = 2  # a design whose worker dies is retried once
+
+
+@dataclass(frozen=True)
+class Job:
+    """A design to evaluate, identified by its trial number."""
+
+    number: int
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one evaluation gave: metrics, or the error that stopped it."""
+
+    number: int
+    metrics: dict[str, float]
+    error: str | None = None
+    traceback: str | None = None
+    duration_s: float = 0.0
+
+
+class EvaluatorWorker:
+    """The body of a Ray actor: a warm evaluator that turns params into metrics.
+
+    Setup errors are kept and reported by :meth:`ready` instead of raised, so the driver can
+    print one clear line rather than Ray's wrapped traceback.
+    """
+
+    def __init__(self, target: str, options: Mapping[str, Any], threads: int) -> None:
+        self._setup_error: str | None = None
+        try:
+            self._evaluator = setup_evaluator(target, options)
+        except EvaluatorError as error:
+            self._setup_error = str(error)
+        _limit_threads(threads)
+
+    def ready(self) -> str | None:
+        """None when the evaluator is set up, else why it is not."""
+        return self._setup_error
+
+    def evaluate(self, number: int, params: dict[str, Any]) -> Outcome:
+        start = time.perf_counter()
+        try:
+            metrics = clean_metrics(self._evaluator.evaluate(params))
+        except Exception as error:
+            return Outcome(
+                number,
+                {},
+                describe_error(error),
+                traceback.format_exc(limit=-8),
+                time.perf_counter() - start,
+            )
+        return Outcome(number, metrics, duration_s=time.perf_counter() - start)
+
+
+def _limit_threads(threads: int) -> None:
+    """Keep each worker to its share of cores; Ray reuses processes, so set it every time."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
+class RayRunner:
+    """A pool of evaluator actors on a local or remote Ray cluster."""
+
+    def __init__(
+        self,
+        target: str,
+        options: Mapping[str, Any],
+        *,
+        workers: int,
+        ray_address: str | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.target = target
+        self.options = dict(options)
+        self.workers = workers
+        self.ray_address = ray_address
+        self.verbose = verbose
+        self._actors: list[Any] = []
+        self._remote: Any = None
+        self._threads = 1
+
+    def start(self) -> None:
+        """Start or join the cluster and set up every worker (raises if setup fails)."""
+        os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        import ray
+
+        cpus = os.cpu_count() or 1
+        local = self.ray_address is None
+        self._threads = max(1, cpus // self.workers) if local else 1
+        env = {
+            # Workers must import the evaluator the way the driver does.
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)),
+            "OMP_NUM_THREADS": str(self._threads),
+            "MKL_NUM_THREADS": str(self._threads),
+        }
+        if local:
+            os.environ.update(env)  # a local cluster inherits the driver's environment
+        ray.init(
+            address=self.ray_address,
+            num_cpus=max(self.workers, cpus) if local else None,
+            include_dashboard=False,
+            log_to_driver=self.verbose,
+            logging_level=logging.INFO if self.verbose else logging.ERROR,
+            # A remote cluster needs the environment shipped (costs a runtime-env set-up).
+            runtime_env=None if local else {"env_vars": env},
+        )
+        self._remote = ray.remote(num_cpus=1, max_restarts=0)(EvaluatorWorker)
+        self._actors = [self._new_actor() for _ in range(self.workers)]
+        for problem in ray.get([actor.ready.remote() for actor in self._actors]):
+            if problem is not None:
+                raise EvaluatorError(problem)
+
+    def _new_actor(self) -> Any:
+        return self._remote.remote(self.target, self.options, self._threads)
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
+        """Evaluate ``jobs``, yielding outcomes as they finish."""
+        import ray
+        from ray.exceptions import RayActorError
+
+        queue = deque(jobs)
+        attempts: dict[int, int] = {}
+        running: dict[Any, tuple[int, Job]] = {}  # ref -> (actor index, job)
+        idle = list(range(len(self._actors)))
+
+        def submit(index: int, job: Job) -> None:
+            attempts[job.number] = attempts.get(job.number, 0) + 1
+            running[self._actors[index].evaluate.remote(job.number, job.params)] = (index, job)
+
+        while queue or running:
+            while queue and idle:
+                submit(idle.pop(), queue.popleft())
+            done, _ = ray.wait(list(running), num_returns=1)
+            index, job = running.pop(done[0])
+            outcome: Outcome | None
+            try:
+                outcome = ray.get(done[0])
+            except RayActorError as error:
+                self._replace(index)
+                outcome = None
+                if attempts[job.number] < MAX_ATTEMPTS:
+                    queue.appendleft(job)
+                else:
+                    outcome = Outcome(job.number, {}, f"worker died twice: {describe_error(error)}")
+            idle.append(index)
+            if outcome is not None:
+                yield outcome
+
+    def _replace(self, index: int) -> None:
+        import ray
+
+        ray.kill(self._actors[index], no_restart=True)
+        self._actors[index] = self._new_actor()
+        problem = ray.get(self._actors[index].ready.remote())
+        if problem is not None:
+            raise EvaluatorError(problem)
+
+    def shutdown(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        self._actors = []

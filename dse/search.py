@@ -1,0 +1,361 @@
+"""The search loop: ask a generation, evaluate it on Ray, record it, tell it, repeat.
+
+Order of writes for every finished design: the ledger first (durable at once), then MLflow
+(in the background). A resume replays the ledger through the optimizer, generation by
+generation, checking that the replayed designs are the recorded ones, evaluates only what the
+ledger lacks (designs interrupted by the kill, then new generations), and logs to MLflow what
+it had not received.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dse import __version__
+from dse.artifacts import write_search_artifacts
+from dse.errors import SearchError
+from dse.evaluator import load_target, prepare_options
+from dse.ledger import Ledger, SearchSettings, check_name
+from dse.optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from dse.pareto import hypervolume, normalize, objective_matrix, pareto_front, resolve_bounds
+from dse.progress import SearchProgress
+from dse.runner import Job, Outcome, RayRunner
+from dse.space import SearchSpace, dump_space, load_space, parse_space
+from dse.tracking import Tracker, default_tracking_uri
+from dse.trial import Trial
+
+DEFAULT_OPTIMIZER = "nsga2"
+
+
+def default_population(budget: int) -> int:
+    """A tenth of the budget, kept between 8 and 50 designs per generation."""
+    return max(8, min(50, budget // 10))
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What the user asked for; ``None`` falls back to the space's ``search:`` defaults."""
+
+    name: str
+    space_path: Path | None = None
+    budget: int | None = None
+    population: int | None = None
+    optimizer: str | None = None
+    seed: int | None = None
+    workers: int | None = None
+    tracking_uri: str | None = None
+    ray_address: str | None = None
+    runs_dir: Path = Path("runs")
+    resume: bool = False
+    progress: bool = True
+    verbose: bool = False
+
+
+@dataclass
+class SearchResult:
+    """What a finished search hands back to its caller."""
+
+    settings: SearchSettings
+    space: SearchSpace
+    trials: list[Trial]
+    front: list[Trial]
+    history: list[tuple[int, float, int]] = field(default_factory=list)
+
+    @property
+    def hypervolume(self) -> float:
+        return self.history[-1][1] if self.history else 0.0
+
+
+def code_version() -> str:
+    """The package version plus the git commit when run from a checkout."""
+    import subprocess
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return f"{__version__}+{commit}" if commit else __version__
+
+
+def _new_settings(request: SearchRequest, space: SearchSpace) -> SearchSettings:
+    defaults = space.search
+    budget = request.budget or defaults.budget
+    if budget is None:
+        raise SearchError("no budget: pass --budget N or set search.budget in the space")
+    optimizer = request.optimizer or defaults.optimizer or DEFAULT_OPTIMIZER
+    if optimizer not in OPTIMIZERS:
+        raise SearchError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    population = request.population or defaults.population or default_population(budget)
+    if population < 2:
+        raise SearchError(f"--population must be at least 2, got {population}")
+    return SearchSettings(
+        name=request.name,
+        space=space.model_dump(mode="json"),
+        space_path=str(request.space_path),
+        optimizer=optimizer,
+        seed=request.seed if request.seed is not None else (defaults.seed or 0),
+        population=population,
+        budget=budget,
+        tracking_uri=request.tracking_uri or default_tracking_uri(request.runs_dir),
+        code_version=code_version(),
+        created_at=time.time(),
+    )
+
+
+def _resumed_settings(request: SearchRequest, ledger: Ledger) -> tuple[SearchSettings, SearchSpace]:
+    settings = ledger.read_settings()
+    space = parse_space(settings.space, f"{ledger.settings_path}")
+    if request.space_path is not None and load_space(request.space_path) != space:
+        raise SearchError(
+            f"{request.space_path} differs from the space search {request.name!r} started with; "
+            "resume without changing it, or start a new search"
+        )
+    if request.budget is not None and request.budget != settings.budget:
+        settings = ledger.update_settings(budget=request.budget)
+    return settings, space
+
+
+class Search:
+    """One search, new or resumed (see :func:`run_search`)."""
+
+    def __init__(self, request: SearchRequest) -> None:
+        self.request = request
+        self.ledger = Ledger(request.runs_dir / "searches" / check_name(request.name))
+        if request.resume:
+            if not self.ledger.exists():
+                raise SearchError(
+                    f"no search named {request.name!r} under {request.runs_dir}/searches to resume"
+                )
+            self.settings, self.space = _resumed_settings(request, self.ledger)
+        else:
+            if request.space_path is None:
+                raise SearchError("a new search needs a space file")
+            self.space = load_space(request.space_path)
+            if self.ledger.exists():
+                raise SearchError(
+                    f"search {request.name!r} already exists under {request.runs_dir}/searches; "
+                    "continue it with --resume or choose another --name"
+                )
+            self.settings = _new_settings(request, self.space)
+        load_target(self.space.evaluator.target)  # an unknown evaluator fails before any work
+        self.tracker = Tracker(
+            self.settings.tracking_uri, request.name, self.ledger.directory / "tracking.lock"
+        )
+        if not request.resume:
+            self.tracker.check_name_free()
+        self.ledger.lock()
+        self.trials: dict[int, Trial] = {t.number: t for t in self.ledger.read_trials()}
+        self.history: list[tuple[int, float, int]] = []
+        self.logged_generations: set[int] = set()
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _start_tracking(self) -> set[int]:
+        """Create or reopen the MLflow parent run; return the trials MLflow already holds."""
+        if self.request.resume and self.settings.parent_run_id:
+            held = self.tracker.reopen(
+                self.settings.experiment_id or "", self.settings.parent_run_id
+            )
+            self.logged_generations = held.generations
+            return set(held.trials)
+        params = {
+            "space": self.settings.space_path,
+            "evaluator": self.space.evaluator.target,
+            "optimizer": self.settings.optimizer,
+            "budget": self.settings.budget,
+            "population": self.settings.population,
+            "seed": self.settings.seed,
+            "code_version": self.settings.code_version,
+        }
+        tags = {"mlflow.note.content": self.space.description or f"dse search of {self.space.name}"}
+        self.ledger.write_settings(self.settings)
+        experiment_id, parent_run_id = self.tracker.start(params, tags)
+        self.tracker.log_artifact_text(dump_space(self.space), "space.yaml")
+        self.settings = self.ledger.update_settings(
+            experiment_id=experiment_id, parent_run_id=parent_run_id
+        )
+        return set()
+
+    def _runner(self) -> RayRunner:
+        spec = self.space.evaluator
+        cache = self.request.runs_dir / "cache"
+        options = prepare_options(spec.target, spec.options, cache)
+        workers = self.request.workers or self.space.search.workers or _cpu_count()
+        return RayRunner(
+            spec.target,
+            options,
+            workers=workers,
+            ray_address=self.request.ray_address,
+            verbose=self.request.verbose,
+        )
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self) -> SearchResult:
+        runner = self._runner()
+        runner.start()
+        try:
+            logged = self._start_tracking()
+            for trial in sorted(self.trials.values(), key=lambda t: t.number):
+                if trial.number not in logged:
+                    self.tracker.log_trial(trial)
+            self._loop(runner)
+        except BaseException:
+            self._stop_tracking()
+            raise
+        finally:
+            runner.shutdown()
+            self.ledger.close()
+        return self._finish()
+
+    def _loop(self, runner: RayRunner) -> None:
+        settings = self.settings
+        optimizer = make_optimizer(
+            settings.optimizer, self.space, population_size=settings.population, seed=settings.seed
+        )
+        progress = SearchProgress(settings.name, settings.budget, enabled=self.request.progress)
+        first = 0
+        with progress:
+            while first < settings.budget:
+                generation = optimizer.generation
+                designs = optimizer.ask()[: settings.budget - first]
+                if not designs:
+                    break
+                batch = self._evaluate(runner, optimizer, designs, first, progress)
+                optimizer.tell(batch)
+                self._after_generation(generation, progress)
+                first += len(designs)
+
+    def _evaluate(
+        self,
+        runner: RayRunner,
+        optimizer: Optimizer,
+        designs: Sequence[dict[str, Any]],
+        first: int,
+        progress: SearchProgress,
+    ) -> list[Trial]:
+        """The generation's trials in ask order: recorded ones reused, the others evaluated."""
+        generation = optimizer.generation
+        jobs = []
+        for offset, params in enumerate(designs):
+            number = first + offset
+            recorded = self.trials.get(number)
+            if recorded is None:
+                jobs.append(Job(number, params))
+            elif recorded.params != params:
+                raise SearchError(
+                    f"the ledger of {self.settings.name!r} disagrees with the optimizer's replay "
+                    f"at trial {number}: were the space, seed or optimizer changed?"
+                )
+        progress.update(generation=generation, completed=len(self.trials))
+        for outcome in runner.run(jobs):
+            self._record(outcome, generation, designs[outcome.number - first])
+            progress.update(completed=len(self.trials), failed=self._failed())
+        return [self.trials[first + offset] for offset in range(len(designs))]
+
+    def _record(self, outcome: Outcome, generation: int, params: dict[str, Any]) -> None:
+        error = outcome.error or self.space.check_metrics(outcome.metrics)
+        trial = Trial(
+            number=outcome.number,
+            generation=generation,
+            params=params,
+            status="failed" if error else "complete",
+            metrics=outcome.metrics,
+            error=error,
+            traceback=outcome.traceback,
+            duration_s=outcome.duration_s,
+            finished_at=time.time(),
+        )
+        self.ledger.append(trial)
+        self.trials[trial.number] = trial
+        self.tracker.log_trial(trial)
+
+    def _failed(self) -> int:
+        return sum(not t.ok for t in self.trials.values())
+
+    def _after_generation(self, generation: int, progress: SearchProgress) -> None:
+        """Fix the bounds once designs work, then log hypervolume and front size."""
+        trials = list(self.trials.values())
+        working = [t for t in trials if t.ok]
+        if self.settings.bounds is None and working:
+            bounds = resolve_bounds(self.space.objectives, objective_matrix(working, self.space))
+            self.settings = self.ledger.update_settings(bounds=bounds)
+            self.tracker.set_tags({"dse.bounds": json.dumps([list(b) for b in bounds])})
+        front = pareto_front(trials, self.space)
+        volume = self._hypervolume(front)
+        self.history.append((generation, volume, len(front)))
+        if generation not in self.logged_generations:
+            metrics = {"hypervolume": volume, "front_size": len(front)}
+            self.tracker.log_generation(generation, metrics)
+        progress.update(front=len(front), hv=volume)
+
+    def _hypervolume(self, front: Sequence[Trial]) -> float:
+        if not front or self.settings.bounds is None:
+            return 0.0
+        values = objective_matrix(front, self.space)
+        return hypervolume(normalize(values, self.space.objectives, self.settings.bounds))
+
+    # -- the end --------------------------------------------------------------------------
+
+    def _finish(self) -> SearchResult:
+        trials = sorted(self.trials.values(), key=lambda t: t.number)
+        front = pareto_front(trials, self.space)
+        with tempfile.TemporaryDirectory(prefix="dse-artifacts-") as directory:
+            write_search_artifacts(
+                Path(directory), self.space, trials, front, self.history, self.settings.bounds or []
+            )
+            self.tracker.set_tags(
+                {"mlflow.note.content": _describe_front(self.space, trials, front)}
+            )
+            self.tracker.finish([t.number for t in front], Path(directory))
+        self.tracker.close()
+        return SearchResult(self.settings, self.space, trials, front, self.history)
+
+    def _stop_tracking(self) -> None:
+        if not self.tracker.parent_run_id:
+            return
+        try:
+            self.tracker.abort("KILLED")
+        finally:
+            self.tracker.close()
+
+
+def _describe_front(space: SearchSpace, trials: Sequence[Trial], front: Sequence[Trial]) -> str:
+    """The parent run's description: a short markdown summary of the front."""
+    failed = sum(not t.ok for t in trials)
+    lines = [
+        f"**{space.name}**: {len(trials)} designs ({failed} failed), "
+        f"{len(front)} on the Pareto front.",
+        "",
+        "| trial | " + " | ".join(space.objective_names) + " |",
+        "|---|" + "---|" * len(space.objectives),
+    ]
+    for trial in front[:20]:
+        values = " | ".join(f"{v:.4g}" for v in space.objective_values(trial.metrics))
+        lines.append(f"| {trial.number} | {values} |")
+    if len(front) > 20:
+        lines.append(f"| ... | {len(front) - 20} more in front.csv |")
+    return "\n".join(lines)
+
+
+def _cpu_count() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def run_search(request: SearchRequest) -> SearchResult:
+    """Run (or resume) a search to its budget and return its trials and front."""
+    return Search(request).run()

@@ -1,0 +1,81 @@
+"""Reading finished (or running) searches back from a tracking store.
+
+``dse front`` and ``dse export`` read MLflow, not the local ledger, so they work for anyone who
+can reach the store (an ``mlflow server`` shared by a team included). The space a search ran
+with is its parent run's ``space.yaml`` artifact; the designs are its child runs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dse.errors import StoreError
+from dse.space import SearchSpace, parse_space
+from dse.tracking import client_for, find_parent_run, iter_child_runs, latest_search_name
+from dse.trial import Trial
+
+
+@dataclass(frozen=True)
+class StoredSearch:
+    """A search as the tracking store holds it."""
+
+    name: str
+    space: SearchSpace
+    trials: list[Trial]
+    parent_run_id: str
+    experiment_id: str
+    tracking_uri: str
+    tags: dict[str, str]
+    run_ids: dict[int, str]
+
+    def trial(self, number: int) -> Trial:
+        for trial in self.trials:
+            if trial.number == number:
+                return trial
+        raise StoreError(f"search {self.name!r} has no trial {number}")
+
+
+def _trial_from_run(run: Any, space: SearchSpace) -> Trial:
+    tags = run.data.tags
+    params = {name: value for name, value in run.data.params.items() if name in space.params}
+    return Trial(
+        number=int(tags["dse.trial"]),
+        generation=int(tags.get("dse.generation", 0)),
+        params=space.parse_params(params) if len(params) == len(space.params) else params,
+        status="complete" if tags.get("dse.status") == "complete" else "failed",
+        metrics=dict(run.data.metrics),
+        error=tags.get("dse.error"),
+        duration_s=max(0.0, ((run.info.end_time or 0) - (run.info.start_time or 0)) / 1000),
+        finished_at=(run.info.end_time or 0) / 1000,
+    )
+
+
+def load_search(tracking_uri: str, name: str | None = None) -> StoredSearch:
+    """The search ``name`` (default: the most recent one) with its space and designs."""
+    client = client_for(tracking_uri)
+    name = name or latest_search_name(client)
+    parent = find_parent_run(client, name)
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            path = client.download_artifacts(parent.info.run_id, "space.yaml", directory)
+        except Exception as error:
+            raise StoreError(f"search {name!r} has no space.yaml artifact: {error}") from None
+        space = parse_space(yaml.safe_load(Path(path).read_text()), f"{name}:space.yaml")
+    runs = list(iter_child_runs(client, parent.info.experiment_id, parent.info.run_id))
+    runs = [run for run in runs if "dse.trial" in run.data.tags]
+    trials = sorted((_trial_from_run(run, space) for run in runs), key=lambda t: t.number)
+    return StoredSearch(
+        name=name,
+        space=space,
+        trials=trials,
+        parent_run_id=parent.info.run_id,
+        experiment_id=parent.info.experiment_id,
+        tracking_uri=tracking_uri,
+        tags=dict(parent.data.tags),
+        run_ids={int(run.data.tags["dse.trial"]): run.info.run_id for run in runs},
+    )

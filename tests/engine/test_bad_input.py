@@ -1,0 +1,177 @@
+"""Bad input through the command line: one clear line, or failed designs, never a lost search."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+Dse = Callable[..., Any]
+
+
+def one_line_error(result: Any) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["params"]["x0"].update(type="real"), "params.x0: unknown type 'real'"),
+        (lambda d: d["params"]["x1"].update(low=2.0), "params.x1: low (2.0) > high (1.0)"),
+        (
+            lambda d: d["params"].update(block={"type": "categorical", "choices": []}),
+            "params.block.choices: List should have at least 1 item",
+        ),
+        (
+            lambda d: d["evaluator"].update(target="no_such_module:Evaluator"),
+            "cannot import 'no_such_module'",
+        ),
+        (
+            lambda d: d["evaluator"].update(target="dse.problems:NoSuchThing"),
+            "'dse.problems' has no attribute 'NoSuchThing'",
+        ),
+        (lambda d: d["evaluator"]["options"].update(colour="red"), "bad options"),
+    ],
+    ids=[
+        "unknown-type",
+        "low-above-high",
+        "empty-choices",
+        "unknown-module",
+        "unknown-attr",
+        "unknown-option",
+    ],
+)
+def test_broken_space_fails_before_any_work(
+    dse: Dse,
+    write_space: Callable[..., Path],
+    tmp_path: Path,
+    change: Callable[[dict[str, Any]], None],
+    expected: str,
+) -> None:
+    space = edit(write_space("zdt1", n_var=3), change)
+    line = one_line_error(dse("search", str(space), "--name", "bad", "--budget", "4", check=False))
+    assert expected in line
+    assert not (tmp_path / "runs" / "searches" / "bad" / "search.json").exists()
+
+
+def test_malformed_yaml(dse: Dse, tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: x\nparams: [unclosed\n")
+    line = one_line_error(dse("search", str(path), "--name", "x", "--budget", "4", check=False))
+    assert "broken.yaml: line 3: malformed YAML" in line
+
+
+def test_evaluator_whose_setup_fails(dse: Dse, write_space: Callable[..., Path]) -> None:
+    space = write_space("zdt1", n_var=3, target="tests.engine.support:BrokenSetup")
+    line = one_line_error(dse("search", str(space), "--name", "x", "--budget", "4", check=False))
+    assert "setup failed: FileNotFoundError: data set not found at /nonexistent" in line
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("raise", "RuntimeError: simulated evaluator bug"),
+        ("nan", "metric 'f2' is nan"),
+        ("missing", "metric 'f2' missing from the evaluator's result"),
+    ],
+)
+def test_misbehaving_evaluations_fail_their_design_only(
+    dse: Dse, write_space: Callable[..., Path], tmp_path: Path, mode: str, error: str
+) -> None:
+    space = write_space(
+        "zdt1", n_var=3, target="tests.engine.support:Faulty", options={"mode": mode, "n_var": 3}
+    )
+    result = dse(
+        "search",
+        str(space),
+        "--name",
+        "faulty",
+        "--quiet",
+        "--budget",
+        "30",
+        "--population",
+        "10",
+        "--workers",
+        "2",
+    )
+    assert "failed)" in result.stdout
+    lines = (tmp_path / "runs/searches/faulty/ledger.jsonl").read_text().splitlines()
+    trials = [json.loads(line) for line in lines]
+    assert len(trials) == 30
+    failed = [t for t in trials if t["status"] == "failed"]
+    assert failed and all(error in t["error"] for t in failed)
+    assert all(t["params"]["x0"] < 0.3 for t in failed)
+    assert all(t["status"] == "complete" for t in trials if t["params"]["x0"] >= 0.3)
+    client = MlflowClient(f"sqlite:///{tmp_path}/runs/mlflow.db")
+    experiment = client.get_experiment_by_name("faulty")
+    runs = client.search_runs([experiment.experiment_id], "tags.`dse.status` = 'failed'")
+    assert len(runs) == len(failed)
+    assert all(r.info.status == "FAILED" and error in r.data.tags["dse.error"] for r in runs)
+
+
+def test_dead_worker_is_replaced_and_its_design_retried(
+    dse: Dse, write_space: Callable[..., Path], tmp_path: Path
+) -> None:
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    options = {"marker_dir": str(markers), "threshold": 0.25, "n_var": 3}
+    space = write_space("zdt1", n_var=3, target="tests.engine.support:Crashing", options=options)
+    dse(
+        "search",
+        str(space),
+        "--name",
+        "crashy",
+        "--quiet",
+        "--budget",
+        "20",
+        "--population",
+        "10",
+        "--workers",
+        "2",
+    )
+    trials = [json.loads(x) for x in (tmp_path / "runs/searches/crashy/ledger.jsonl").open()]
+    crashed = [t for t in trials if t["params"]["x0"] < 0.25]
+    assert crashed, "the test needs designs that crash their worker"
+    assert len(list(markers.iterdir())) >= len(crashed)
+    assert all(t["status"] == "complete" for t in trials)
+
+    always = write_space(
+        "zdt1",
+        "always.yaml",
+        n_var=3,
+        target="tests.engine.support:Crashing",
+        options={**options, "once": False},
+    )
+    dse(
+        "search",
+        str(always),
+        "--name",
+        "crashy2",
+        "--quiet",
+        "--budget",
+        "10",
+        "--population",
+        "10",
+        "--workers",
+        "2",
+    )
+    trials = [json.loads(x) for x in (tmp_path / "runs/searches/crashy2/ledger.jsonl").open()]
+    dead = [t for t in trials if t["params"]["x0"] < 0.25]
+    assert dead and all("worker died twice" in t["error"] for t in dead)
+    assert all(t["status"] == "complete" for t in trials if t["params"]["x0"] >= 0.25)
