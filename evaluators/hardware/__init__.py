@@ -1,0 +1,29 @@
+"""Analytic cost model of a WDM photonic tensor-core accelerator running a torch network.
+
+Extract the network once (:func:`extract_layers`), then cost it on any number of hardware
+configurations (:func:`cost_network`) or on a digital reference (:func:`cost_digital`). The model
+follows photonic-model.md (SimPhony / Lightening-Transformer); each module states its equations.
+"""
+
+from .config import PRESETS, HardwareConfig
+from .cost import cost_network, evaluate_hardware
+from .digital import DigitalReference, cost_digital
+from .errors import ConfigError, ExtractionError
+from .extract import extract_layers
+from .layers import LayerSpec, LayerTable
+from .report import HardwareReport
+
+__all__ = [
+    "PRESETS",
+    "ConfigError",
+    "DigitalReference",
+    "ExtractionError",
+    "HardwareConfig",
+    "HardwareReport",
+    "LayerSpec",
+    "LayerTable",
+    "cost_digital",
+    "cost_network",
+    "evaluate_hardware",
+    "extract_layers",
+]

@@ -1,0 +1,150 @@
+"""Conv2d and Linear that run on the photonic tile model when a noise state is attached.
+
+Without a state they are their parents, call for call (float training, jit tracing, the cost
+model's fx tracing). With one, the layer becomes the GEMM of photonic-model.md §1 and runs
+through :mod:`.tiling` in chunks of output columns, so that intermediates stay cache-sized.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .state import NoiseState, cached
+from .tiling import WeightTiles, prepare_weights, tile_matmul
+
+__all__ = ["PHOTONIC_ATTRIBUTES", "PhotonicConv2d", "PhotonicLayer", "PhotonicLinear"]
+
+_CACHE_ATTRIBUTE = "_noise_cache"
+PHOTONIC_ATTRIBUTES = ("noise_state", _CACHE_ATTRIBUTE)
+"""Instance attributes a photonic layer may hold (plain Python attributes: not in state_dict)."""
+
+_CHUNK_ELEMENTS = 1 << 18
+"""Target size of the per-chunk intermediates (1 MiB in float32: fits in L2, reused by malloc)."""
+
+_PAD_MODES = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "replicate",
+    "circular": "circular",
+}
+"""Conv2d padding_mode -> F.pad mode."""
+
+
+def _gather(source: torch.Tensor, reduction_dims: int, padded: int) -> torch.Tensor:
+    """Copy (B, g, *reduction, *columns) into a zero-padded (B, g, padded, columns) block buffer.
+
+    One strided copy replaces F.unfold plus F.pad (both slower on the CPU, and each a full copy).
+    """
+    batch, groups = source.shape[:2]
+    reduction = source.shape[2 : 2 + reduction_dims]
+    columns = source.shape[2 + reduction_dims :]
+    fan_in = math.prod(reduction)
+    out = source.new_empty(batch, groups, padded, math.prod(columns))
+    out[:, :, :fan_in].view(batch, groups, *reduction, *columns).copy_(source)
+    out[:, :, fan_in:].zero_()
+    return out
+
+
+def _lines_per_chunk(tiles: WeightTiles, batch: int, lines: int, line_width: int) -> int:
+    """Lines of columns per chunk so that input blocks and block sums hold ~_CHUNK_ELEMENTS."""
+    groups, blocks, rows, n = tiles.analog.shape
+    per_line = batch * groups * blocks * max(rows, n) * line_width
+    return max(1, min(lines, _CHUNK_ELEMENTS // per_line))
+
+
+class PhotonicLayer(nn.Module):
+    """Mixin for layers that can take a :class:`NoiseState`; never part of the state_dict."""
+
+    noise_state: NoiseState | None = None
+
+    def noise_cache(self) -> dict[Hashable, torch.Tensor]:
+        """Static tensors of this layer (chip offsets expanded to its shapes), filled lazily."""
+        cache: dict[Hashable, torch.Tensor] = self.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
+        return cache
+
+    def set_noise_state(self, state: NoiseState | None) -> None:
+        """Attach (or with None detach) a state; expanded static errors of the old chip go."""
+        for name in PHOTONIC_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        if state is not None:
+            self.noise_state = state
+
+    def _photonic_gemm(
+        self, state: NoiseState, weight: torch.Tensor, source: torch.Tensor, reduction_dims: int
+    ) -> torch.Tensor:
+        """(g, N, D) weights times (B, g, *reduction, lines, *line) columns -> (B, g, N, M).
+
+        Columns are processed a few lines (image rows, or input rows of a Linear) at a time.
+        """
+        tiles = prepare_weights(weight, state, self.noise_cache())
+        batch = source.shape[0]
+        line_dim = 2 + reduction_dims
+        lines, line_width = source.shape[line_dim], math.prod(source.shape[line_dim + 1 :])
+        offsets = self._input_offsets(state, batch, lines * line_width, source)
+        step = _lines_per_chunk(tiles, batch, lines, line_width)
+        chunks = []
+        for start in range(0, lines, step):
+            length = min(step, lines - start)
+            lines_now = source.narrow(line_dim, start, length)
+            block = _gather(lines_now, reduction_dims, tiles.padded_fan_in)
+            chunk_offsets = None
+            if offsets is not None:
+                chunk_offsets = offsets[..., start * line_width : (start + length) * line_width]
+            chunks.append(tile_matmul(block, tiles, state, chunk_offsets))
+        return chunks[0] if len(chunks) == 1 else torch.cat(chunks, dim=-1)
+
+    def _input_offsets(
+        self, state: NoiseState, batch: int, columns: int, like: torch.Tensor
+    ) -> torch.Tensor | None:
+        """(B, n, M) static input-encoder offsets, or None when they are switched off."""
+        if not state.config.sigma_in_static:
+            return None
+        key = ("input_offsets", batch, columns, like.device, like.dtype)
+        fan_in = state.config.fan_in
+        return cached(
+            self.noise_cache(), key, lambda: state.chip.for_inputs(batch, columns, fan_in).to(like)
+        )
+
+
+class PhotonicConv2d(PhotonicLayer, nn.Conv2d):
+    """nn.Conv2d whose GEMM (D = C_in/g·k², N = C_out/g, M = B·H_o·W_o) runs on the tile model."""
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        state = self.noise_state
+        if state is None:
+            return super().forward(input)
+        if input.dim() == 3:  # unbatched (C, H, W), as nn.Conv2d accepts
+            return self.forward(input.unsqueeze(0)).squeeze(0)
+        weight = self.weight.reshape(self.groups, self.out_channels // self.groups, -1)
+        patches = self._patches(input)
+        batch, _, _, _, height, width = patches.shape
+        out = self._photonic_gemm(state, weight, patches.unflatten(1, (self.groups, -1)), 3)
+        out = out.reshape(batch, self.out_channels, height, width)
+        return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
+
+    def _patches(self, input: torch.Tensor) -> torch.Tensor:
+        """(B, C, kh, kw, H_o, W_o) strided view of the padded input: im2col without copying."""
+        pads = self._reversed_padding_repeated_twice
+        if any(pads):
+            input = F.pad(input, pads, mode=_PAD_MODES[self.padding_mode])
+        (kh, kw), (dh, dw), (sh, sw) = self.kernel_size, self.dilation, self.stride
+        windows = input.unfold(2, dh * (kh - 1) + 1, sh).unfold(3, dw * (kw - 1) + 1, sw)
+        return windows[..., ::dh, ::dw].permute(0, 1, 4, 5, 2, 3)
+
+
+class PhotonicLinear(PhotonicLayer, nn.Linear):
+    """nn.Linear as a GEMM with D = in_features, N = out_features and M = rows of the input."""
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        state = self.noise_state
+        if state is None:
+            return super().forward(input)
+        columns = input.reshape(-1, self.in_features).t()[None, None]
+        out = self._photonic_gemm(state, self.weight.unsqueeze(0), columns, 1)
+        out = out[0, 0].t().reshape(*input.shape[:-1], self.out_features)
+        return out if self.bias is None else out + self.bias

@@ -1,0 +1,158 @@
+"""The analog GEMM Y = W·X of one layer, block by block (photonic-model.md §6.1).
+
+Shapes: g groups, N output rows, reduction D padded to nb blocks of n = N_λ·T, B images and l
+columns (pixels) per chunk. Weights are prepared once per forward pass (:func:`prepare_weights`);
+inputs go through :func:`tile_matmul` one chunk of columns at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .quant import levels, quantize_codes, round_ste
+from .state import NoiseState, cached
+
+__all__ = ["WeightTiles", "prepare_weights", "tile_matmul"]
+
+_SCALE_FLOOR = 1e-30
+"""Block scale used for all-zero blocks (their codes stay 0); keeps q/s finite in float32."""
+
+
+@dataclass(frozen=True)
+class WeightTiles:
+    """One layer's weights as the analog core sees them in one forward pass.
+
+    ``analog`` (g, nb, N, n): quantized, noisy, crosstalk-mixed weights in DAC full-scale units,
+    pre-multiplied so that ``analog`` times input codes lands in ADC code units.
+    ``out_scale`` (g, nb, N, 1): s_w·y_fs/q_o, taking ADC codes (times s_x) back to signal units.
+    """
+
+    analog: torch.Tensor
+    out_scale: torch.Tensor
+
+    @property
+    def padded_fan_in(self) -> int:
+        """nb·n: reduction length including the zero padding of the last block."""
+        return self.analog.shape[1] * self.analog.shape[3]
+
+
+def _mix_wavelengths(
+    weights: torch.Tensor, state: NoiseState, cache: dict[Hashable, torch.Tensor]
+) -> torch.Tensor:
+    """Apply C along the wavelength index of each accumulation cycle of contiguous blocks.
+
+    The detector sees Σ_i w_i·(C·x)_i = Σ_j (C·w)_j·x_j since C is symmetric, so mixing the few
+    weights is exact and much cheaper than mixing the many inputs.
+    """
+    crosstalk = state.crosstalk
+    if crosstalk is None:
+        return weights
+    key = ("crosstalk", weights.device, weights.dtype)
+    mixing = cached(cache, key, lambda: crosstalk.to(weights))
+    return (weights.reshape(-1, mixing.shape[0]) @ mixing).view(weights.shape)
+
+
+def _encode_weights(
+    blocks: torch.Tensor, state: NoiseState, cache: dict[Hashable, torch.Tensor]
+) -> torch.Tensor:
+    """DAC-quantize (g, N, nb, n) blocks already in full-scale units, then add encoder errors."""
+    cfg = state.config
+    q = levels(cfg.weight_bits)
+    encoded = quantize_codes(blocks * q, q) / q
+    if cfg.sigma_w_static:
+        rows, fan_in = blocks.shape[1], blocks.shape[3]
+        key = ("weight_offsets", rows, blocks.device, blocks.dtype)
+        offsets = cached(cache, key, lambda: state.chip.for_weights(rows, fan_in).to(blocks))
+        encoded = torch.add(encoded, offsets.unsqueeze(1), alpha=cfg.sigma_w_static)
+    if cfg.sigma_w:
+        noise = state.noise.normal(tuple(blocks.shape), blocks)
+        encoded = torch.add(encoded, noise, alpha=cfg.sigma_w)
+    return encoded
+
+
+def _darken_padding(
+    blocks: torch.Tensor, fan_in: int, cache: dict[Hashable, torch.Tensor]
+) -> torch.Tensor:
+    """Zero the padded slots of (g, N, nb, n) blocks: unused channels are dark."""
+    blocks_per_row, n = blocks.shape[2:]
+    padded = blocks_per_row * n
+    if padded == fan_in:
+        return blocks
+    key = ("live_slots", padded, fan_in, blocks.device)
+    live = cached(cache, key, lambda: torch.arange(padded, device=blocks.device) < fan_in)
+    return blocks * live.view(blocks_per_row, n)
+
+
+def prepare_weights(
+    weight: torch.Tensor, state: NoiseState, cache: dict[Hashable, torch.Tensor]
+) -> WeightTiles:
+    """Block, scale, quantize, perturb and mix (g, N, D) weights; dynamic noise drawn per call.
+
+    Padded slots are zeroed before and after mixing: dark channels carry no encoder noise, leak
+    nothing into live ones and pick up no input noise (the weight side stands in for the
+    input side in the mixing, see :func:`_mix_wavelengths`).
+    """
+    cfg = state.config
+    groups, rows, fan_in = weight.shape
+    n = cfg.fan_in
+    padded = math.ceil(fan_in / n) * n
+    if padded > fan_in:
+        weight = F.pad(weight, (0, padded - fan_in))
+    blocks = weight.reshape(groups, rows, -1, n)
+    scale = blocks.detach().abs().amax(-1, keepdim=True).clamp_min(_SCALE_FLOOR)
+    encoded = _darken_padding(_encode_weights(blocks / scale, state, cache), fan_in, cache)
+    analog = _darken_padding(_mix_wavelengths(encoded, state, cache), fan_in, cache)
+    full_scale = n / cfg.adc_gain
+    q_in, q_out = levels(cfg.input_bits), levels(cfg.adc_bits)
+    return WeightTiles(
+        analog=(analog * (q_out / (full_scale * q_in))).transpose(1, 2).contiguous(),
+        out_scale=(scale * (full_scale / q_out)).transpose(1, 2),
+    )
+
+
+def _encode_inputs(
+    blocks: torch.Tensor, state: NoiseState, offsets: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, g, nb, n, l) blocks -> (DAC codes plus encoder errors, s_x of shape (B, g, nb, 1, l))."""
+    cfg = state.config
+    q = levels(cfg.input_bits)
+    scale = blocks.detach().abs().amax(3, keepdim=True).clamp_min(_SCALE_FLOOR)
+    # s_x is the block's max |x|, so clip(u, −1, 1) is the identity here: round only.
+    codes = round_ste(blocks * (q / scale))
+    if offsets is not None:
+        codes = torch.add(codes, offsets[:, None, None], alpha=cfg.sigma_in_static * q)
+    if cfg.sigma_in:
+        noise = state.noise.normal(tuple(codes.shape), codes)
+        codes = torch.add(codes, noise, alpha=cfg.sigma_in * q)
+    return codes, scale
+
+
+def tile_matmul(
+    inputs: torch.Tensor,
+    tiles: WeightTiles,
+    state: NoiseState,
+    input_offsets: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """(B, g, nb·n, l) zero-padded input columns -> (B, g, N, l) digitally accumulated outputs.
+
+    ``input_offsets`` (B, n, l): this chunk's static input-encoder offsets as unit normals, or
+    None when ``sigma_in_static`` is 0.
+    """
+    cfg = state.config
+    batch, groups, _, cols = inputs.shape
+    n = cfg.fan_in
+    blocks = inputs.view(batch, groups, -1, n, cols)
+    codes, scale = _encode_inputs(blocks, state, input_offsets)
+    sums = torch.matmul(tiles.analog, codes)  # (B, g, nb, N, l): every block in one product
+    q_out = levels(cfg.adc_bits)
+    if cfg.output_sigma:
+        noise = state.noise.normal(tuple(sums.shape), sums)
+        sums = torch.add(sums, noise, alpha=cfg.output_sigma * q_out * cfg.adc_gain / n)
+    digital = quantize_codes(sums, q_out) * scale * tiles.out_scale
+    accumulator = torch.promote_types(digital.dtype, torch.float32)
+    return digital.sum(2, dtype=accumulator).to(digital.dtype)

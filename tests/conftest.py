@@ -1,0 +1,32 @@
+"""Fixtures shared by the test suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def camvid_root() -> Path:
+    """The CamVid npz directory: ``$DSE_CAMVID_ROOT``, else ``../shared/data/camvid`` from the
+    repository root. The data is never copied into the repository, so tests skip without it."""
+    env = os.environ.get("DSE_CAMVID_ROOT")
+    root = Path(env) if env else REPO_ROOT.parent / "shared" / "data" / "camvid"
+    if not any(root.glob("camvid_*x*.npz")):
+        pytest.skip(f"CamVid data not found in {root} (set DSE_CAMVID_ROOT to its directory)")
+    return root
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Run on one CPU thread: small tensors gain nothing from more, and the cores are shared."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

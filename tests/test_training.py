@@ -1,0 +1,133 @@
+"""Training and scoring: real short trainings on synthetic scenes and CamVid must beat the
+majority-class baseline clearly; a run is repeatable from its seed; the IoU arithmetic is exact."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from evaluators.data import SegmentationData, load_dataset
+from evaluators.network import build_network
+from evaluators.training import (
+    MiouResult,
+    confusion_matrix,
+    evaluate_miou,
+    resolve_device,
+    scores,
+    train,
+)
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # under shared cores 1 thread is much faster
+
+
+def majority_baseline(data: SegmentationData) -> MiouResult:
+    """Scores of predicting the train split's most frequent class at every val pixel."""
+    labels = data.train_labels[data.train_labels != data.ignore_index].long()
+    majority = int(torch.bincount(labels, minlength=data.num_classes).argmax())
+    predictions = torch.full_like(data.val_labels, majority)
+    return scores(confusion_matrix(predictions, data.val_labels, data.num_classes))
+
+
+def train_and_score(data: SegmentationData, params: dict[str, object], epochs: int) -> float:
+    model = build_network(params, data.num_classes, seed=0)
+    result = train(model, data, epochs=epochs, seed=0)
+    assert all(math.isfinite(loss) for loss in result.epoch_losses)
+    assert result.epoch_losses[-1] < result.epoch_losses[0]
+    return evaluate_miou(model, data.val_images, data.val_labels, num_classes=data.num_classes).miou
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"arch.width": 16},
+        {"arch.width": 16, "arch.block": "ghost", "arch.iterations": 2, "arch.anytime": True},
+    ],
+    ids=["standard", "ghost-x2-anytime"],
+)
+def test_synthetic_training_beats_majority_class(params: dict[str, object]) -> None:
+    data = load_dataset("synthetic", num_train=192, num_val=32, seed=0)
+    baseline = majority_baseline(data).miou
+    miou = train_and_score(data, params, epochs=6)
+    print(f"\n{params}: mIoU {miou:.3f}, majority baseline {baseline:.3f}")
+    assert miou > baseline + 0.15, (miou, baseline)
+
+
+def test_camvid_training_beats_majority_class(camvid_root: Path) -> None:
+    data = load_dataset(
+        "camvid", data_root=camvid_root, image_size=(96, 128), num_train=96, num_val=32, seed=0
+    )
+    baseline = majority_baseline(data).miou
+    miou = train_and_score(data, {"arch.width": 16}, epochs=4)
+    print(f"\ncamvid: mIoU {miou:.3f}, majority baseline {baseline:.3f}")
+    assert miou > 2 * baseline + 0.05, (miou, baseline)
+
+
+def test_same_seed_same_weights() -> None:
+    data = load_dataset("synthetic", image_size=(32, 32), num_train=24, num_val=8, seed=1)
+    params = {"arch.width": 8, "arch.block": "ghost", "arch.iterations": 2}
+
+    def run(seed: int) -> tuple[dict[str, torch.Tensor], float, list[int]]:
+        model = build_network(params, data.num_classes, seed=0)
+        steps: list[int] = []
+        train(model, data, epochs=2, seed=seed, batch_size=8, before_step=steps.append)
+        miou = evaluate_miou(model, data.val_images, data.val_labels, num_classes=7).miou
+        return model.state_dict(), miou, steps
+
+    first, second, other = run(0), run(0), run(1)
+    assert all(torch.equal(first[0][k], second[0][k]) for k in first[0])
+    assert first[1] == second[1]
+    assert not torch.equal(first[0]["stem.0.weight"], other[0]["stem.0.weight"])
+    assert first[2] == list(range(6)), "before_step sees every step: 2 epochs x 24 // 8"
+
+
+def test_scores_by_hand() -> None:
+    labels = torch.tensor([[0, 0, 1, 1, 255, 3]])
+    predictions = torch.tensor([[0, 1, 1, 1, 2, 0]])
+    result = scores(confusion_matrix(predictions, labels, num_classes=4))
+    # class 0: 1 hit, union 3; class 1: 2 hits, union 3; class 2: absent; class 3: 0 of 1.
+    assert result.per_class_iou[0] == pytest.approx(1 / 3)
+    assert result.per_class_iou[1] == pytest.approx(2 / 3)
+    assert math.isnan(result.per_class_iou[2])
+    assert result.per_class_iou[3] == 0.0
+    assert result.miou == pytest.approx((1 / 3 + 2 / 3 + 0) / 3)
+    assert result.pixel_accuracy == pytest.approx(3 / 5)
+    assert int(result.confusion.sum()) == 5
+
+
+class Oracle(nn.Module):
+    """Logits that pick a fixed class per pixel, to check evaluate_miou end to end."""
+
+    answer: torch.Tensor
+
+    def __init__(self, answer: torch.Tensor, num_classes: int) -> None:
+        super().__init__()
+        self.register_buffer("answer", answer)
+        self.num_classes = num_classes
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        answer = self.answer[self.calls : self.calls + x.shape[0]]
+        self.calls += x.shape[0]
+        return nn.functional.one_hot(answer.long(), self.num_classes).permute(0, 3, 1, 2).float()
+
+
+def test_evaluate_miou_batches_and_perfect_score() -> None:
+    data = load_dataset("synthetic", image_size=(16, 16), num_train=2, num_val=5)
+    truth = data.val_labels
+    result = evaluate_miou(
+        Oracle(truth, 7), data.val_images, truth, num_classes=7, batch_size=2, device="cpu"
+    )
+    assert result.miou == 1.0 and result.pixel_accuracy == 1.0
+
+
+def test_resolve_device() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device().type == expected
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
