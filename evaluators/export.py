@@ -1,0 +1,204 @@
+"""What ``dse export`` writes for a photonic segmentation design (architecture.md, export layout).
+
+- ``model.pt``: TorchScript, float32 ``N x 3 x H x W`` RGB in [0, 1] in (normalisation is inside
+  the model), logits ``N x C x H x W`` out; loads with plain ``torch.jit.load``.
+- ``model.onnx``: the same network, when torch's ONNX exporter can produce it here.
+- ``hardware.csv``: one row per layer: MACs, mapping onto the array, cycles, latency, energy by
+  component.
+- ``energy.png``: where the energy goes, photonic components against the digital reference.
+- ``report.md``: the design, its accuracy and hardware metrics, and the comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+import yaml
+from torch import nn
+
+from evaluators.accuracy import clean_miou, noisy_miou
+from evaluators.hardware import (
+    DigitalReference,
+    HardwareConfig,
+    HardwareReport,
+    cost_digital,
+    cost_network,
+    extract_layers,
+)
+
+if TYPE_CHECKING:
+    from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
+
+COMPONENT_LABELS = {
+    "laser": "lasers",
+    "dac": "DACs",
+    "modulator": "modulators",
+    "adc": "ADCs",
+    "detector": "PD/TIA",
+    "tuning": "tuning and hold",
+    "memory": "memory",
+    "digital": "digital ops",
+}
+
+
+def export_design(
+    evaluator: PhotonicSegmentationEvaluator,
+    network: nn.Module,
+    params: Mapping[str, Any],
+    hardware: HardwareConfig,
+    out_dir: Path,
+) -> None:
+    """Write every export artefact of one trained design into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    network = network.cpu().eval()
+    example = torch.rand(evaluator.input_shape())
+    save_torchscript(network, example, out_dir / "model.pt")
+    onnx_note = save_onnx(network, example, out_dir / "model.onnx")
+    layers = extract_layers(network, evaluator.input_shape())
+    report = cost_network(layers, hardware)
+    report.to_csv(out_dir / "hardware.csv")
+    digital = cost_digital(layers, DigitalReference(**evaluator.options.reference))
+    plot_energy(report, digital, out_dir / "energy.png")
+    accuracy = _accuracy(evaluator, network, hardware)
+    text = render_report(params, report, digital, accuracy, evaluator.describe(), onnx_note)
+    (out_dir / "report.md").write_text(text)
+
+
+def save_torchscript(network: nn.Module, example: torch.Tensor, path: Path) -> None:
+    """Script the model (any input size a multiple of the network's stride); trace if that fails."""
+    try:
+        module = torch.jit.script(network)
+    except Exception:
+        module = torch.jit.trace(network, example)
+    module.save(str(path))
+
+
+def save_onnx(network: nn.Module, example: torch.Tensor, path: Path) -> str:
+    """Export ONNX if torch's exporter works in this environment; say why not otherwise."""
+    try:
+        torch.onnx.export(
+            network,
+            (example,),
+            str(path),
+            input_names=["image"],
+            output_names=["logits"],
+            dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+            dynamo=False,
+        )
+    except Exception as error:
+        path.unlink(missing_ok=True)
+        return f"not written: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+    return "written"
+
+
+def _accuracy(
+    evaluator: PhotonicSegmentationEvaluator, network: nn.Module, hardware: HardwareConfig
+) -> dict[str, float]:
+    options = evaluator.options
+    score = noisy_miou(
+        network,
+        evaluator.data,
+        evaluator.noise_config(hardware),
+        samples=options.noise_samples,
+        seed=options.seed,
+        device="cpu",
+    )
+    return {
+        "miou_clean": clean_miou(network, evaluator.data, "cpu"),
+        "miou": score.miou,
+        "miou_std": score.miou_std,
+    }
+
+
+def plot_energy(report: HardwareReport, digital: Mapping[str, float], path: Path) -> None:
+    """Energy per inference by component, photonic design beside the digital reference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = report.metrics()
+    labels = list(COMPONENT_LABELS.values())
+    values = [metrics[f"energy_{name}_uj"] for name in COMPONENT_LABELS]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4), width_ratios=[3, 1])
+    left.barh(labels, values, color="tab:blue")
+    left.invert_yaxis()
+    left.set_xlabel("energy per inference (µJ)")
+    left.set_title(f"photonic: {metrics['energy_uj']:.3g} µJ")
+    right.bar(
+        ["photonic", "digital"],
+        [metrics["energy_uj"], digital["energy_uj"]],
+        color=["tab:blue", "tab:gray"],
+    )
+    right.set_ylabel("µJ per inference")
+    right.set_title("total")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def render_report(
+    params: Mapping[str, Any],
+    report: HardwareReport,
+    digital: Mapping[str, float],
+    accuracy: Mapping[str, float],
+    options: Mapping[str, Any],
+    onnx_note: str,
+) -> str:
+    """The human summary of an exported design, as markdown."""
+    metrics = report.metrics()
+    rows = [
+        (
+            "mIoU under noise (mean ± std over chips)",
+            f"{accuracy['miou']:.4f} ± {accuracy['miou_std']:.4f}",
+        ),
+        ("mIoU float32, no noise", f"{accuracy['miou_clean']:.4f}"),
+        ("throughput", f"{metrics['throughput_fps']:.4g} inferences/s"),
+        ("latency", f"{metrics['latency_ms']:.4g} ms"),
+        ("energy per inference", f"{metrics['energy_uj']:.4g} µJ"),
+        ("average power", f"{metrics['power_w']:.4g} W"),
+        ("area", f"{metrics['area_mm2']:.4g} mm²"),
+        ("MACs / params", f"{metrics['macs']:.4g} / {metrics['params']:.4g}"),
+        ("array utilization", f"{metrics['utilization']:.1%}"),
+    ]
+    speed = metrics["throughput_fps"] / digital["throughput_fps"]
+    saving = digital["energy_uj"] / metrics["energy_uj"]
+    lines = [
+        "# Exported design",
+        "",
+        "## Metrics",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        *(f"| {name} | {value} |" for name, value in rows),
+        "",
+        "## Against the digital reference",
+        "",
+        f"The digital reference runs the same network at {digital['throughput_fps']:.4g} "
+        f"inferences/s for {digital['energy_uj']:.4g} µJ each: this photonic design is "
+        f"{speed:.3g}x its throughput at {1 / saving:.3g}x its energy per inference.",
+        "",
+        "![energy by component](energy.png)",
+        "",
+        "## Design",
+        "",
+        "```yaml",
+        yaml.safe_dump(dict(params), sort_keys=True).rstrip(),
+        "```",
+        "",
+        "## Files",
+        "",
+        "- `model.pt`: TorchScript; float32 N x 3 x H x W RGB in [0, 1] in, logits out.",
+        f"- `model.onnx`: {onnx_note}.",
+        "- `hardware.csv`: per-layer mapping, cycles, latency and energy by component.",
+        "",
+        "## Evaluator options",
+        "",
+        "```yaml",
+        yaml.safe_dump(dict(options), sort_keys=True).rstrip(),
+        "```",
+    ]
+    return "\n".join(lines) + "\n"

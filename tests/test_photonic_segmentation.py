@@ -1,0 +1,151 @@
+"""The photonic segmentation evaluator: accuracy under noise plus hardware cost, one design."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+
+from evaluators.accuracy import noisy_miou
+from evaluators.noise import NoiseConfig
+from evaluators.photonic_segmentation import EvaluatorOptionsError, PhotonicSegmentationEvaluator
+from evaluators.training import evaluate_miou
+
+SMALL = {
+    "dataset": "synthetic",
+    "image_size": (32, 32),
+    "num_train": 64,
+    "num_val": 32,
+    "epochs": 3,
+    "noise_samples": 2,
+    "threads": 1,
+}
+DESIGN = {
+    "arch.width": 8,
+    "arch.stage3.block": "ghost",
+    "arch.stage3.iterations": 2,
+    "hw.bits": 6,
+    "hw.adc_bits": 6,
+    "hw.array_size": 16,
+    "hw.wavelengths": 8,
+}
+CONTRACT = (
+    "miou",
+    "miou_std",
+    "miou_clean",
+    "throughput_fps",
+    "latency_ms",
+    "energy_uj",
+    "power_w",
+    "area_mm2",
+    "macs",
+    "params",
+)
+
+
+def test_metrics_of_one_design_are_complete_and_repeatable(
+    one_thread: None, tmp_path: Path
+) -> None:
+    first = PhotonicSegmentationEvaluator(**SMALL).evaluate(DESIGN)
+    again = PhotonicSegmentationEvaluator(**SMALL).evaluate(DESIGN)
+    assert set(CONTRACT) <= set(first)
+    assert 0.0 < first["miou"] <= 1.0 and first["miou_std"] >= 0.0
+    assert first["digital_energy_uj"] > 0
+    for name in CONTRACT:
+        assert first[name] == pytest.approx(again[name]), name
+
+
+def test_hardware_only_trains_nothing_and_follows_the_hardware(one_thread: None) -> None:
+    evaluator = PhotonicSegmentationEvaluator(**SMALL, hardware_only=True)
+    base = evaluator.evaluate(DESIGN)
+    assert "miou" not in base and set(CONTRACT[3:]) <= set(base)
+    faster = evaluator.evaluate({**DESIGN, "hw.wavelengths": 16})
+    cheaper = evaluator.evaluate({**DESIGN, "hw.bits": 3})
+    assert faster["throughput_fps"] > base["throughput_fps"]
+    assert cheaper["energy_uj"] < base["energy_uj"]
+
+
+def test_trained_weights_are_cached_for_export(one_thread: None, tmp_path: Path) -> None:
+    evaluator = PhotonicSegmentationEvaluator(**SMALL, cache_dir=str(tmp_path))
+    metrics = evaluator.evaluate(DESIGN)
+    cached = list((tmp_path / "weights").glob("*.pt"))
+    assert len(cached) == 1
+    network = evaluator.build(DESIGN)
+    evaluator.trained(network, DESIGN, evaluator.hardware_config(DESIGN))  # loads, no training
+    data = evaluator.data
+    reloaded = evaluate_miou(
+        network, data.val_images, data.val_labels, num_classes=data.num_classes
+    ).miou
+    assert reloaded == pytest.approx(metrics["miou_clean"])
+
+
+def test_low_precision_and_high_noise_cost_accuracy(one_thread: None) -> None:
+    evaluator = PhotonicSegmentationEvaluator(**{**SMALL, "epochs": 6})
+    network = evaluator.build(DESIGN)
+    evaluator.trained(network, DESIGN, evaluator.hardware_config(DESIGN))
+
+    def score(bits: int, noise_scale: float) -> float:
+        hardware = evaluator.hardware_config(
+            {**DESIGN, "hw.bits": bits, "hw.adc_bits": max(4, bits)}
+        )
+        noise = NoiseConfig.from_hardware(hardware).scaled(noise_scale)
+        return noisy_miou(network, evaluator.data, noise, samples=2, seed=0).miou
+
+    assert score(2, 4.0) < score(8, 1.0) - 0.05
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"fidelity": "oracle"}, "fidelity = 'oracle'"),
+        ({"epochs": 0}, "epochs = 0: must be at least 1"),
+        ({"noise": {"sigma_out": -1.0}}, "sigma_out"),
+        ({"colour": "red"}, "unknown option 'colour'"),
+    ],
+)
+def test_bad_options_name_the_option(options: dict[str, Any], message: str) -> None:
+    with pytest.raises((EvaluatorOptionsError, ValueError), match=message):
+        PhotonicSegmentationEvaluator(**options)
+
+
+def test_bad_design_param_names_the_key(one_thread: None) -> None:
+    evaluator = PhotonicSegmentationEvaluator(**SMALL, hardware_only=True)
+    with pytest.raises(ValueError, match=r"input_bits=40 out of range: allowed \[2, 8\]"):
+        evaluator.evaluate({**DESIGN, "hw.bits": 40})
+    with pytest.raises(ValueError, match=r"arch\.width = 1000 is out of range"):
+        evaluator.evaluate({**DESIGN, "arch.width": 1000})
+
+
+def test_cli_hardware_only_json(tmp_path: Path) -> None:
+    design = {
+        "evaluator": {
+            "target": "evaluators.photonic_segmentation:PhotonicSegmentationEvaluator",
+            "options": {
+                "dataset": "synthetic",
+                "image_size": [96, 128],
+                "num_train": 8,
+                "num_val": 8,
+            },
+        },
+        "params": {"arch.width": 16, "hw.bits": 4, "hw.array_size": 12, "hw.wavelengths": 12},
+    }
+    path = tmp_path / "design.yaml"
+    path.write_text(yaml.safe_dump(design))
+    result = subprocess.run(
+        [sys.executable, "-m", "dse", "evaluate", str(path), "--hardware-only", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    metrics = json.loads(result.stdout)
+    assert set(CONTRACT[3:]) <= set(metrics)
+    assert "miou" not in metrics
+    assert metrics["macs"] > 1e6 and torch.isfinite(torch.tensor(metrics["energy_uj"]))
