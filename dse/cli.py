@@ -195,6 +195,43 @@ def export(
 
 
 @app.command()
+def verify(
+    name: Annotated[str, typer.Option(help="Search name.")],
+    top: Annotated[
+        int | None, typer.Option(help="Verify this many designs spread along the front (all).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Parallel evaluators (Ray actors); default: CPU count.")
+    ] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Join an existing Ray cluster.")] = None,
+    tracking_uri: TrackingUri = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Re-evaluate the front at full fidelity (the space's verify.options) and log both fronts."""
+    from dse.store import load_search
+    from dse.verify import verify_search
+
+    stored = load_search(_tracking_uri(tracking_uri, runs_dir), name)
+    result = verify_search(
+        stored,
+        top=top,
+        workers=workers or os.cpu_count() or 1,
+        cache_dir=runs_dir / "cache",
+        ray_address=ray_address,
+    )
+    names = stored.space.objective_names
+    typer.echo(f"verified {len(result.verified)} front designs of {name!r}:")
+    typer.echo("trial  " + "  ".join(f"{n} (proxy -> verified)" for n in names))
+    for proxy, checked in zip(result.proxy, result.verified, strict=True):
+        cells = [
+            f"{proxy.metrics[n]:.4g} -> {checked.metrics.get(n, float('nan')):.4g}" for n in names
+        ]
+        typer.echo(f"{proxy.number:5d}  " + "  ".join(cells) + ("" if checked.ok else "  FAILED"))
+    for key, value in result.summary.items():
+        typer.echo(f"{key}: {value:.4g}")
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
     tracking_uri: TrackingUri = None,

@@ -33,7 +33,15 @@ class DesignFile(BaseModel):
     evaluator: EvaluatorSpec
     params: dict[str, Any] = Field(min_length=1)
     metrics: dict[str, float] = Field(default_factory=dict)
+    domains: dict[str, Any] | None = None
     provenance: dict[str, Any] = Field(default_factory=dict)
+
+    def prepare_domains(self) -> dict[str, Any]:
+        """The domains ``prepare`` covers: the search's space when known, else just this design
+        (each param a single choice)."""
+        if self.domains is not None:
+            return self.domains
+        return {k: {"type": "categorical", "choices": [v]} for k, v in self.params.items()}
 
 
 def read_design(path: Path) -> DesignFile:
@@ -67,7 +75,8 @@ def evaluate_design(
 ) -> dict[str, float]:
     """Evaluate one design in this process (prepare, setup, evaluate), as a worker would."""
     target = design.evaluator.target
-    options = prepare_options(target, {**design.evaluator.options, **overrides}, cache_dir)
+    options = {**design.evaluator.options, **overrides}
+    options = prepare_options(target, options, cache_dir, design.prepare_domains())
     evaluator = setup_evaluator(target, options)
     try:
         return clean_metrics(evaluator.evaluate(dict(design.params)))
@@ -125,6 +134,7 @@ def export_design(
         evaluator=spec,
         params=trial.params,
         metrics=trial.metrics,
+        domains=stored.space.domains(),
         provenance={
             "search": stored.name,
             "trial": trial.number,
@@ -140,7 +150,8 @@ def export_design(
     options = {**spec.options, **overrides}
     hook = getattr(build_evaluator(spec.target, options), "export", None)
     if hook is not None:
-        evaluator = setup_evaluator(spec.target, prepare_options(spec.target, options, cache_dir))
+        prepared = prepare_options(spec.target, options, cache_dir, design.prepare_domains())
+        evaluator = setup_evaluator(spec.target, prepared)
         try:
             evaluator.export(dict(trial.params), out_dir)  # type: ignore[attr-defined]
         except Exception as error:

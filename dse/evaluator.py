@@ -22,9 +22,12 @@ class Evaluator(Protocol):
 
     Optional methods, called when present:
 
-    - ``prepare(cache_dir: Path) -> dict``: once per search, on the driver, before any worker
-      starts; heavy one-time work cached on disk (a trained supernet). The returned options
-      are merged into the options every worker's evaluator is built with.
+    - ``prepare(cache_dir: Path, domains: dict) -> dict``: once per search, on the driver,
+      before any worker starts; heavy one-time work cached on disk (a trained supernet that
+      covers the space). ``domains`` is the space's ``params`` section as plain data
+      (``{name: {"type": ..., "low": ..., "high": ..., "step": ..., "log": ..., "choices": ...}}``)
+      so that work can cover exactly the space. The returned options are merged into the
+      options every worker's evaluator is built with.
     - ``setup() -> None``: once per worker: load data and weights, kept for every design.
     - ``export(params: dict, out_dir: Path) -> None``: writes a chosen design's domain
       artefacts (a runnable model, a hardware report) during ``dse export``.
@@ -67,7 +70,9 @@ def build_evaluator(target: str, options: Mapping[str, Any]) -> Evaluator:
     return evaluator
 
 
-def prepare_options(target: str, options: Mapping[str, Any], cache_dir: Path) -> dict[str, Any]:
+def prepare_options(
+    target: str, options: Mapping[str, Any], cache_dir: Path, domains: Mapping[str, Any]
+) -> dict[str, Any]:
     """Run the evaluator's optional ``prepare`` step; return the options workers are built with."""
     evaluator = build_evaluator(target, options)
     prepare = getattr(evaluator, "prepare", None)
@@ -75,7 +80,7 @@ def prepare_options(target: str, options: Mapping[str, Any], cache_dir: Path) ->
         return dict(options)
     cache_dir.mkdir(parents=True, exist_ok=True)
     try:
-        extra = prepare(cache_dir) or {}
+        extra = prepare(cache_dir, dict(domains)) or {}
     except Exception as error:
         raise EvaluatorError(
             f"evaluator {target!r}: prepare failed: {describe_error(error)}"

@@ -193,7 +193,7 @@ class Search:
     def _runner(self) -> RayRunner:
         spec = self.space.evaluator
         cache = self.request.runs_dir / "cache"
-        options = prepare_options(spec.target, spec.options, cache)
+        options = prepare_options(spec.target, spec.options, cache, self.space.domains())
         workers = self.request.workers or self.space.search.workers or _cpu_count()
         return RayRunner(
             spec.target,

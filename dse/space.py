@@ -183,6 +183,12 @@ class SearchDefaults(_Strict):
     workers: int | None = Field(None, gt=0)
 
 
+class VerifySettings(_Strict):
+    """How ``dse verify`` re-evaluates the front: evaluator option overrides (full fidelity)."""
+
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class SearchSpace(_Strict):
     """A validated search space (see ``search_spaces/README.md`` for the file format)."""
 
@@ -193,6 +199,7 @@ class SearchSpace(_Strict):
     constraints: list[Constraint] = Field(default_factory=list)
     params: dict[str, ParamSpec] = Field(min_length=1)
     search: SearchDefaults = SearchDefaults()
+    verify: VerifySettings = VerifySettings()
 
     @model_validator(mode="after")
     def _check(self) -> SearchSpace:
@@ -225,6 +232,10 @@ class SearchSpace(_Strict):
     def violations(self, metrics: Mapping[str, float]) -> list[float]:
         """One value per constraint; every value <= 0 means the design is feasible."""
         return [c.violation(float(metrics[c.metric])) for c in self.constraints]
+
+    def domains(self) -> dict[str, dict[str, Any]]:
+        """The params section as plain data: what ``prepare`` receives (see dse.evaluator)."""
+        return {name: spec.model_dump(mode="json") for name, spec in self.params.items()}
 
     def parse_params(self, texts: Mapping[str, str]) -> dict[str, Scalar]:
         """Typed params back from their string form (as MLflow stores them)."""

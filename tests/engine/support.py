@@ -78,3 +78,17 @@ class BrokenSetup:
 
     def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
         return {"f1": 0.0}
+
+
+class NoisyProblem(PymooProblem):
+    """A pymoo problem whose objectives carry deterministic pseudo-noise of scale ``noise``:
+    a cheap proxy whose full-fidelity version (``noise: 0``) ``dse verify`` can check."""
+
+    def __init__(self, problem: str, noise: float = 0.05, **options: Any) -> None:
+        super().__init__(problem, **options)
+        self.noise = noise
+
+    def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
+        metrics = super().evaluate(params)
+        wobble = math.sin(1e4 * params["x0"])
+        return {k: v + self.noise * wobble if k.startswith("f") else v for k, v in metrics.items()}
