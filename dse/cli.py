@@ -241,7 +241,7 @@ def ui(
     uri = _tracking_uri(tracking_uri, runs_dir)
     if uri.startswith(("http://", "https://")):
         raise DseError(f"{uri} is already a tracking server: open it in a browser")
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--workers", "1"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     typer.echo(f"MLflow UI on http://127.0.0.1:{port} (store {uri}); Ctrl-C stops it")
     os.execv(sys.executable, command)

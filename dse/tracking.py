@@ -321,7 +321,11 @@ class Tracker:
         self.check_name_free()
         root = local_artifact_root(self.tracking_uri)
         location = (root / self.name).resolve().as_uri() if root else None
-        self.experiment_id = self.client.create_experiment(self.name, artifact_location=location)
+        self.experiment_id = self.client.create_experiment(
+            self.name,
+            artifact_location=location,
+            tags={"mlflow.experimentKind": "custom_model_development"},  # UI: the runs view
+        )
         run = self.client.create_run(
             self.experiment_id,
             run_name=self.name,

@@ -1,0 +1,209 @@
+"""What a user sees: the quickstart end to end, export, the MLflow UI (REST and a browser).
+
+One quickstart search (the real ``search_spaces/quickstart.yaml``, a smaller budget) is shared
+by every test of this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from tests.engine.conftest import REPO, dse_env
+
+QUICKSTART = REPO / "search_spaces" / "quickstart.yaml"
+
+
+def run_dse(cwd: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "dse", *args],
+        cwd=cwd,
+        env=dse_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, f"dse {args}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A finished quickstart search (8 designs) in its own directory; returns it and its stdout."""
+    root = tmp_path_factory.mktemp("quickstart")
+    result = run_dse(
+        root,
+        "search",
+        str(QUICKSTART),
+        "--name",
+        "qs",
+        "--budget",
+        "8",
+        "--population",
+        "4",
+        "--workers",
+        "2",
+        "--quiet",
+    )
+    return root, result.stdout
+
+
+def test_quickstart_prints_the_front_and_exports_a_runnable_knee(
+    quickstart: tuple[Path, str],
+) -> None:
+    root, stdout = quickstart
+    assert "search 'qs': 8 designs" in stdout
+    assert "Pareto front of quickstart" in stdout
+    run_dse(root, "export", "--name", "qs", "--pick", "knee", "--out", "knee")
+    out = root / "knee"
+    assert {"design.yaml", "model.pt", "hardware.csv", "report.md", "energy.png"} <= {
+        p.name for p in out.iterdir()
+    }
+    model = torch.jit.load(str(out / "model.pt"))
+    logits = model(torch.rand(2, 3, 64, 64))
+    assert logits.shape == (2, 7, 64, 64)
+    rows = (out / "hardware.csv").read_text().splitlines()
+    assert rows[0].startswith("layer,module,op,call,macs") and len(rows) > 10
+    report = (out / "report.md").read_text()
+    assert "Against the digital reference" in report and "mIoU under noise" in report
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ui(quickstart: tuple[Path, str]) -> Iterator[str]:
+    """``dse ui`` serving the quickstart's store; stopped afterwards."""
+    root, _ = quickstart
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dse", "ui", "--port", str(port)],
+        cwd=root,
+        env=dse_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while not _healthy(url):
+            assert server.poll() is None and time.monotonic() < deadline, "dse ui did not start"
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def rest(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"{url}/api/2.0/mlflow/{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_the_ui_serves_the_pareto_runs_and_artifacts(ui: str, quickstart: tuple[Path, str]) -> None:
+    root, _ = quickstart
+    experiment = rest(ui, "experiments/get-by-name?experiment_name=qs")["experiment"]
+    pareto = rest(
+        ui,
+        "runs/search",
+        {"experiment_ids": [experiment["experiment_id"]], "filter": "tags.`dse.pareto` = 'true'"},
+    )["runs"]
+    front = json.loads(run_dse(root, "front", "--name", "qs", "--format", "json").stdout)
+    assert {int(_tag(r, "dse.trial")) for r in pareto} == {r["trial"] for r in front}
+    parent = rest(
+        ui,
+        "runs/search",
+        {"experiment_ids": [experiment["experiment_id"]], "filter": "tags.`dse.role` = 'search'"},
+    )["runs"][0]
+    run_id = parent["info"]["run_id"]
+    listed = rest(ui, f"artifacts/list?run_id={run_id}")["files"]
+    assert {
+        "pareto.html",
+        "pareto.png",
+        "front.csv",
+        "trials.csv",
+        "hypervolume.png",
+        "space.yaml",
+    } <= {f["path"] for f in listed}
+    html = urllib.request.urlopen(
+        f"{ui}/get-artifact?path=pareto.html&run_uuid={run_id}", timeout=30
+    ).read()
+    assert b"plotly" in html.lower() and b"Pareto front" in html
+    metrics = {m["key"]: m["value"] for m in parent["data"]["metrics"]}
+    assert metrics["front_size"] == len(front)
+
+
+PARENT_TOGGLE = "button[data-component-id*='runnamecellrenderer']"
+
+
+def _tag(run: dict[str, Any], key: str) -> str:
+    return next(t["value"] for t in run["data"]["tags"] if t["key"] == key)
+
+
+def test_a_browser_shows_the_experiments_runs(ui: str, quickstart: tuple[Path, str]) -> None:
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if browser is None or driver is None:
+        pytest.skip("Chromium and ChromeDriver are not installed (.ci/run installs Debian's)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    root, _ = quickstart
+    experiment = rest(ui, "experiments/get-by-name?experiment_name=qs")["experiment"]
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1600,1000",
+    ):
+        options.add_argument(flag)
+    chrome = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        chrome.get(f"{ui}/#/experiments/{experiment['experiment_id']}/runs")
+        wait = WebDriverWait(chrome, 120)
+        expand = wait.until(lambda d: d.find_elements("css selector", PARENT_TOGGLE))
+        expand[0].click()  # child runs (one per design) sit under the search's parent run
+        wait.until(lambda d: "trial-00000" in d.find_element("tag name", "body").text)
+        body = chrome.find_element("tag name", "body").text
+        shot = root / "mlflow-ui.png"
+        chrome.save_screenshot(str(shot))
+    finally:
+        chrome.quit()
+    assert "qs" in body and sum(f"trial-{n:05d}" in body for n in range(8)) >= 4
+    assert shot.stat().st_size > 10_000
