@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dse.errors import DseError
+from dse.errors import DseError, Interrupted
 
 app = typer.Typer(
     help="Design-space exploration: multi-objective search over networks and photonic hardware.",
@@ -89,23 +89,27 @@ def search(
         if space is None:
             raise DseError("give a SPACE file, or --name with --resume")
         name = load_space(space).name
-    result = run_search(
-        SearchRequest(
-            name=name,
-            space_path=space,
-            budget=budget,
-            population=population,
-            optimizer=optimizer,
-            seed=seed,
-            workers=workers,
-            tracking_uri=tracking_uri,
-            ray_address=ray_address,
-            runs_dir=runs_dir,
-            resume=resume,
-            progress=not quiet,
-            verbose=verbose,
-        )
+    request = SearchRequest(
+        name=name,
+        space_path=space,
+        budget=budget,
+        population=population,
+        optimizer=optimizer,
+        seed=seed,
+        workers=workers,
+        tracking_uri=tracking_uri,
+        ray_address=ray_address,
+        runs_dir=runs_dir,
+        resume=resume,
+        progress=not quiet,
+        verbose=verbose,
     )
+    try:
+        result = run_search(request)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"search {name!r} interrupted; continue it with `dse search --name {name} --resume`"
+        ) from None
     from dse.report import print_front
 
     failed = sum(not t.ok for t in result.trials)
@@ -254,6 +258,3 @@ def main(argv: list[str] | None = None) -> Any:
     except DseError as error:
         typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        typer.secho("interrupted: resume with `dse search --name NAME --resume`", err=True)
-        sys.exit(130)

@@ -28,3 +28,9 @@ class SearchError(DseError):
 
 class StoreError(DseError):
     """The tracking store does not hold what a command asked for."""
+
+
+class Interrupted(DseError):
+    """The user stopped a search (Ctrl-C); everything finished so far is kept."""
+
+    exit_code = 130
