@@ -7,13 +7,8 @@ by every test of this module.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,22 +17,9 @@ from typing import Any
 import pytest
 import torch
 
-from tests.engine.conftest import REPO, dse_env
+from tests.engine.conftest import REPO, free_port, rest, run_dse, serving
 
 QUICKSTART = REPO / "search_spaces" / "quickstart.yaml"
-
-
-def run_dse(cwd: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "dse", *args],
-        cwd=cwd,
-        env=dse_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, f"dse {args}:\n{result.stdout}\n{result.stderr}"
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -81,52 +63,14 @@ def test_quickstart_prints_the_front_and_exports_a_runnable_knee(
     assert "Against the digital reference" in report and "mIoU under noise" in report
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def ui(quickstart: tuple[Path, str]) -> Iterator[str]:
     """``dse ui`` serving the quickstart's store; stopped afterwards."""
     root, _ = quickstart
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dse", "ui", "--port", str(port)],
-        cwd=root,
-        env=dse_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while not _healthy(url):
-            assert server.poll() is None and time.monotonic() < deadline, "dse ui did not start"
-            time.sleep(0.5)
+    command = [sys.executable, "-m", "dse", "ui", "--port", str(port)]
+    with serving(command, f"http://127.0.0.1:{port}", cwd=root) as url:
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def rest(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        f"{url}/api/2.0/mlflow/{path}", data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
 
 
 def test_the_ui_serves_the_pareto_runs_and_artifacts(ui: str, quickstart: tuple[Path, str]) -> None:

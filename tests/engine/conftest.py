@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,29 +33,30 @@ def dse_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_dse(
+    cwd: Path, *args: str, check: bool = True, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m dse ARGS`` in ``cwd``; with ``check``, fail with its output if it fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", "dse", *args],
+        cwd=cwd,
+        env=dse_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"dse {' '.join(args)} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result
+
+
 @pytest.fixture
 def dse(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``python -m dse ARGS`` in a fresh directory (so ``runs/`` is private to the test)."""
-
-    def run(
-        *args: str, check: bool = True, timeout: float = 600
-    ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "dse", *args],
-            cwd=tmp_path,
-            env=dse_env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"dse {' '.join(args)} exited {result.returncode}\n"
-                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-            )
-        return result
-
-    return run
+    return functools.partial(run_dse, tmp_path)
 
 
 @pytest.fixture
@@ -70,3 +78,83 @@ def write_space(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def read_ledger(root: Path, name: str) -> list[dict[str, Any]]:
+    """The finished designs of search ``name`` under ``root/runs``, in trial order."""
+    lines = (root / "runs" / "searches" / name / "ledger.jsonl").read_text().splitlines()
+    return sorted((json.loads(line) for line in lines if line.endswith("}")), key=_number)
+
+
+def _number(trial: dict[str, Any]) -> int:
+    return int(trial["number"])
+
+
+def search_args(
+    space: Path, name: str, budget: int, population: int = 10, *extra: str
+) -> list[str]:
+    """Arguments of a quiet two-worker ``dse search``."""
+    return [
+        "search",
+        str(space),
+        "--name",
+        name,
+        "--quiet",
+        "--budget",
+        str(budget),
+        "--population",
+        str(population),
+        "--workers",
+        "2",
+        *extra,
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(command: list[str], url: str, cwd: Path | None = None) -> Iterator[str]:
+    """Run a server (an MLflow server or ``dse ui``) until the block ends; yield its URL once
+    ``/health`` answers."""
+    server = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=dse_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_healthy(url, server)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"the server at {url} did not come up")
+        time.sleep(0.5)
+
+
+def rest(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call MLflow's REST API: POST with a JSON body, or GET when there is none."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"{url}/api/2.0/mlflow/{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())

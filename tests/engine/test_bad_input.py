@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 from mlflow import MlflowClient
+
+from tests.engine.conftest import read_ledger, search_args
 
 Dse = Callable[..., Any]
 
@@ -97,22 +98,9 @@ def test_misbehaving_evaluations_fail_their_design_only(
     space = write_space(
         "zdt1", n_var=3, target="tests.engine.support:Faulty", options={"mode": mode, "n_var": 3}
     )
-    result = dse(
-        "search",
-        str(space),
-        "--name",
-        "faulty",
-        "--quiet",
-        "--budget",
-        "30",
-        "--population",
-        "10",
-        "--workers",
-        "2",
-    )
+    result = dse(*search_args(space, "faulty", 30))
     assert "failed)" in result.stdout
-    lines = (tmp_path / "runs/searches/faulty/ledger.jsonl").read_text().splitlines()
-    trials = [json.loads(line) for line in lines]
+    trials = read_ledger(tmp_path, "faulty")
     assert len(trials) == 30
     failed = [t for t in trials if t["status"] == "failed"]
     assert failed and all(error in t["error"] for t in failed)
@@ -132,20 +120,8 @@ def test_dead_worker_is_replaced_and_its_design_retried(
     markers.mkdir()
     options = {"marker_dir": str(markers), "threshold": 0.25, "n_var": 3}
     space = write_space("zdt1", n_var=3, target="tests.engine.support:Crashing", options=options)
-    dse(
-        "search",
-        str(space),
-        "--name",
-        "crashy",
-        "--quiet",
-        "--budget",
-        "20",
-        "--population",
-        "10",
-        "--workers",
-        "2",
-    )
-    trials = [json.loads(x) for x in (tmp_path / "runs/searches/crashy/ledger.jsonl").open()]
+    dse(*search_args(space, "crashy", 20))
+    trials = read_ledger(tmp_path, "crashy")
     crashed = [t for t in trials if t["params"]["x0"] < 0.25]
     assert crashed, "the test needs designs that crash their worker"
     assert len(list(markers.iterdir())) >= len(crashed)
@@ -158,20 +134,8 @@ def test_dead_worker_is_replaced_and_its_design_retried(
         target="tests.engine.support:Crashing",
         options={**options, "once": False},
     )
-    dse(
-        "search",
-        str(always),
-        "--name",
-        "crashy2",
-        "--quiet",
-        "--budget",
-        "10",
-        "--population",
-        "10",
-        "--workers",
-        "2",
-    )
-    trials = [json.loads(x) for x in (tmp_path / "runs/searches/crashy2/ledger.jsonl").open()]
+    dse(*search_args(always, "crashy2", 10))
+    trials = read_ledger(tmp_path, "crashy2")
     dead = [t for t in trials if t["params"]["x0"] < 0.25]
     assert dead and all("worker died twice" in t["error"] for t in dead)
     assert all(t["status"] == "complete" for t in trials if t["params"]["x0"] >= 0.25)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -14,15 +13,10 @@ from typing import Any
 
 from mlflow import MlflowClient
 
-from tests.engine.conftest import dse_env
+from tests.engine.conftest import dse_env, read_ledger
 
 BUDGET = 60
 COMMON = ["--budget", str(BUDGET), "--population", "10", "--workers", "2", "--seed", "5"]
-
-
-def ledger(tmp_path: Path, name: str) -> list[dict[str, Any]]:
-    path = tmp_path / "runs" / "searches" / name / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
 
 
 def kill_when(tmp_path: Path, process: subprocess.Popen[str], name: str, designs: int) -> None:
@@ -59,16 +53,16 @@ def test_sigkill_then_resume(
         stderr=subprocess.DEVNULL,
     )
     kill_when(tmp_path, process, "victim", 25)
-    interrupted = {t["number"] for t in ledger(tmp_path, "victim")}
+    interrupted = {t["number"] for t in read_ledger(tmp_path, "victim")}
     assert 25 <= len(interrupted) < BUDGET
 
     again = dse("search", "--name", "victim", "--resume", "--quiet", check=False)
     assert again.returncode == 0, again.stderr
-    trials = ledger(tmp_path, "victim")
+    trials = read_ledger(tmp_path, "victim")
     numbers = [t["number"] for t in trials]
     assert sorted(numbers) == list(range(BUDGET)), "each design exactly once"
     kept = {t["number"]: t for t in trials}
-    reference = {t["number"]: t for t in ledger(tmp_path, "reference")}
+    reference = {t["number"]: t for t in read_ledger(tmp_path, "reference")}
     assert [kept[n]["params"] for n in range(BUDGET)] == [
         reference[n]["params"] for n in range(BUDGET)
     ]
@@ -90,9 +84,9 @@ def test_resume_of_a_finished_search_adds_nothing_and_can_extend_it(
     space = write_space("zdt1", n_var=3)
     dse("search", str(space), "--name", "done", "--quiet", "--budget", "20", "--population", "10")
     dse("search", "--name", "done", "--resume", "--quiet")
-    assert len(ledger(tmp_path, "done")) == 20
+    assert len(read_ledger(tmp_path, "done")) == 20
     dse("search", "--name", "done", "--resume", "--quiet", "--budget", "30")
-    assert sorted(t["number"] for t in ledger(tmp_path, "done")) == list(range(30))
+    assert sorted(t["number"] for t in read_ledger(tmp_path, "done")) == list(range(30))
 
 
 def test_reusing_a_name_without_resume_is_an_error(

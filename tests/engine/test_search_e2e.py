@@ -18,6 +18,7 @@ from mlflow import MlflowClient
 
 from dse.pareto import hypervolume
 from dse.problems import true_front
+from tests.engine.conftest import read_ledger
 
 Dse = Callable[..., Any]
 
@@ -76,15 +77,14 @@ def test_constrained_front_holds_only_feasible_designs(
     records = json.loads(dse("front", "--name", "bnh", "--format", "json").stdout)
     assert len(records) >= 10
     assert all(r["g1"] <= 0 and r["g2"] <= 0 for r in records)
-    ledger = [json.loads(line) for line in (tmp_path / "runs/searches/bnh/ledger.jsonl").open()]
-    infeasible = [t for t in ledger if t["metrics"]["g1"] > 0 or t["metrics"]["g2"] > 0]
+    infeasible = [
+        t for t in read_ledger(tmp_path, "bnh") if t["metrics"]["g1"] > 0 or t["metrics"]["g2"] > 0
+    ]
     assert infeasible, "the test needs infeasible designs to show they are kept off the front"
 
 
 def ledger_params(tmp_path: Path, name: str) -> list[dict[str, Any]]:
-    lines = (tmp_path / "runs" / "searches" / name / "ledger.jsonl").read_text().splitlines()
-    trials = sorted((json.loads(line) for line in lines), key=lambda t: t["number"])
-    return [t["params"] for t in trials]
+    return [t["params"] for t in read_ledger(tmp_path, name)]
 
 
 @pytest.mark.parametrize("optimizer", ["nsga2", "pymoo-nsga2"])

@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 from mlflow import MlflowClient
 
+from tests.engine.conftest import search_args
+
 
 def test_verify_logs_both_fronts(
     dse: Callable[..., Any], write_space: Callable[..., Path], tmp_path: Path
@@ -23,19 +25,7 @@ def test_verify_logs_both_fronts(
     space = yaml.safe_load(path.read_text())
     space["verify"] = {"options": {"noise": 0.0}}
     path.write_text(yaml.safe_dump(space))
-    dse(
-        "search",
-        str(path),
-        "--name",
-        "proxy",
-        "--quiet",
-        "--budget",
-        "40",
-        "--population",
-        "10",
-        "--workers",
-        "2",
-    )
+    dse(*search_args(path, "proxy", 40))
     result = dse("verify", "--name", "proxy", "--top", "3", "--workers", "2")
     assert "verified 3 front designs" in result.stdout
     assert "kendall_tau_f1" in result.stdout

@@ -1,0 +1,167 @@
+"""Hypervolume against evaluations for several optimizers and seeds, through the real CLI.
+
+For every optimizer and seed, runs ``dse search SPACE --optimizer O --seed S`` (Ray, MLflow,
+ledger: everything a user runs) into one shared runs directory, so that evaluator caches (a
+supernet) are built once and reused. Then, from each search's ledger, computes the hypervolume
+of the non-dominated feasible designs among the first k evaluations, for every k, with the
+space's fixed objective bounds and the reference point 1.1 (the same for every method and seed),
+counting failed and infeasible evaluations against the budget. Prints a markdown table (median
+and interquartile range at budget checkpoints) and writes a plot of the median curves with
+their interquartile bands.
+
+Usage:
+  .venv/bin/python benchmarks/optimizer_comparison.py SPACE --budget 200 --seeds 0 1 2 3 4 \\
+      [--optimizers nsga2 pymoo-nsga2 tpe random] [--workers 2] [--runs-dir runs-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dse.pareto import hypervolume, normalize, objective_matrix, pareto_front
+from dse.space import SearchSpace, load_space
+from dse.trial import Trial
+
+
+def run_search(
+    space: Path, name: str, optimizer: str, seed: int, args: argparse.Namespace
+) -> float:
+    """One search through the CLI; returns its wall time (skipped when already finished)."""
+    ledger = args.runs_dir / "searches" / name / "ledger.jsonl"
+    if ledger.exists() and len(ledger.read_text().splitlines()) >= args.budget:
+        return float("nan")
+    command = [
+        sys.executable,
+        "-m",
+        "dse",
+        "search",
+        str(space),
+        "--name",
+        name,
+        "--quiet",
+        "--optimizer",
+        optimizer,
+        "--seed",
+        str(seed),
+        "--budget",
+        str(args.budget),
+        "--workers",
+        str(args.workers),
+        "--runs-dir",
+        str(args.runs_dir),
+    ]
+    if args.population:
+        command += ["--population", str(args.population)]
+    if ledger.exists():
+        command = [
+            *command[:4],
+            "--name",
+            name,
+            "--resume",
+            "--quiet",
+            "--runs-dir",
+            str(args.runs_dir),
+        ]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def hypervolume_curve(trials: list[Trial], space: SearchSpace) -> np.ndarray:
+    """Hypervolume of the first k evaluations' front, for k = 1 .. len(trials)."""
+    if any(o.bounds is None for o in space.objectives):
+        raise SystemExit("the benchmark needs fixed bounds on every objective of the space")
+    bounds = [o.bounds for o in space.objectives if o.bounds is not None]
+    ordered = sorted(trials, key=lambda t: t.number)
+    curve = []
+    for k in range(1, len(ordered) + 1):
+        front = pareto_front(ordered[:k], space)
+        values = normalize(objective_matrix(front, space), space.objectives, bounds)
+        curve.append(hypervolume(values))
+    return np.array(curve)
+
+
+def read_trials(runs_dir: Path, name: str) -> list[Trial]:
+    path = runs_dir / "searches" / name / "ledger.jsonl"
+    return [Trial.from_json(json.loads(line)) for line in path.read_text().splitlines()]
+
+
+def summarise(curves: dict[str, np.ndarray], checkpoints: list[int]) -> list[str]:
+    header = "| optimizer | " + " | ".join(f"HV @ {k}" for k in checkpoints) + " |"
+    lines = [header, "|---|" + "---|" * len(checkpoints)]
+    for optimizer, runs in curves.items():
+        cells = []
+        for k in checkpoints:
+            q1, median, q3 = np.percentile(runs[:, k - 1], [25, 50, 75])
+            cells.append(f"{median:.4f} [{q1:.4f}, {q3:.4f}]")
+        lines.append(f"| {optimizer} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def plot(curves: dict[str, np.ndarray], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for optimizer, runs in curves.items():
+        x = np.arange(1, runs.shape[1] + 1)
+        q1, median, q3 = np.percentile(runs, [25, 50, 75], axis=0)
+        axis.plot(x, median, label=f"{optimizer} (median)")
+        axis.fill_between(x, q1, q3, alpha=0.2)
+    axis.set_xlabel("evaluations")
+    axis.set_ylabel("hypervolume (fixed bounds, ref 1.1)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("space", type=Path)
+    parser.add_argument("--budget", type=int, default=200)
+    parser.add_argument("--population", type=int, default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument(
+        "--optimizers", nargs="+", default=["nsga2", "pymoo-nsga2", "tpe", "random"]
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs-bench"))
+    parser.add_argument("--figure", type=Path, default=Path("benchmarks/figures/hypervolume.png"))
+    args = parser.parse_args()
+    space = load_space(args.space)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; date {time.strftime('%Y-%m-%d')}"
+    )
+    print(f"command: {' '.join(['python', *sys.argv])}")
+    curves: dict[str, np.ndarray] = {}
+    for optimizer in args.optimizers:
+        runs = []
+        for seed in args.seeds:
+            name = f"{space.name}-{optimizer}-s{seed}"
+            wall = run_search(args.space, name, optimizer, seed, args)
+            runs.append(hypervolume_curve(read_trials(args.runs_dir, name), space)[: args.budget])
+            print(f"{name}: {wall:.0f} s, final HV {runs[-1][-1]:.4f}", flush=True)
+        curves[optimizer] = np.array(runs)
+    checkpoints = sorted({max(1, args.budget // 4), args.budget // 2, args.budget})
+    print("\n".join(summarise(curves, checkpoints)))
+    args.figure.parent.mkdir(parents=True, exist_ok=True)
+    plot(curves, args.figure, f"{space.name}: median and IQR over {len(args.seeds)} seeds")
+    print(f"figure: {args.figure}")
+
+
+if __name__ == "__main__":
+    main()
