@@ -23,7 +23,7 @@ from dse.artifacts import write_search_artifacts
 from dse.errors import SearchError
 from dse.evaluator import load_target, prepare_options
 from dse.ledger import Ledger, SearchSettings, check_name
-from dse.optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from dse.optimizers import OPTIMIZERS, make_optimizer
 from dse.pareto import hypervolume, normalize, objective_matrix, pareto_front, resolve_bounds
 from dse.progress import SearchProgress
 from dse.runner import Job, Outcome, RayRunner
@@ -235,7 +235,7 @@ class Search:
                 designs = optimizer.ask()[: settings.budget - first]
                 if not designs:
                     break
-                batch = self._evaluate(runner, optimizer, designs, first, progress)
+                batch = self._evaluate(runner, generation, designs, first, progress)
                 optimizer.tell(batch)
                 self._after_generation(generation, progress)
                 first += len(designs)
@@ -243,13 +243,12 @@ class Search:
     def _evaluate(
         self,
         runner: RayRunner,
-        optimizer: Optimizer,
+        generation: int,
         designs: Sequence[dict[str, Any]],
         first: int,
         progress: SearchProgress,
     ) -> list[Trial]:
         """The generation's trials in ask order: recorded ones reused, the others evaluated."""
-        generation = optimizer.generation
         jobs = []
         for offset, params in enumerate(designs):
             number = first + offset
