@@ -32,8 +32,10 @@ from evaluators.noise.randomness import ChipErrors
 
 torch.set_num_threads(1)
 
-IDEAL = NoiseConfig(input_bits=16, weight_bits=16, adc_bits=16, crosstalk=False).scaled(0.0)
-"""No noise, no crosstalk, 16-bit converters: the tile model must reproduce float."""
+IDEAL = NoiseConfig(
+    input_bits=16, weight_bits=16, adc_bits=16, adc_gain=1.0, crosstalk=False
+).scaled(0.0)
+"""No noise, no crosstalk, 16-bit converters, unit gain (no clipping): float, reproduced."""
 
 STATIC_ONLY = NoiseConfig(sigma_in=0.0, sigma_w=0.0, sigma_out=0.0, sigma_in_static=0.05)
 DYNAMIC_ONLY = NoiseConfig(sigma_w_static=0.0)
@@ -466,8 +468,9 @@ def test_low_precision_and_high_noise_lose_accuracy() -> None:
         return sum(out.argmax(1).ne(test_labels).float().mean().item() for out in outs) / 3
 
     floating = error(None)
-    eight_bit = error(NoiseConfig(input_bits=8, weight_bits=8, adc_bits=8))
-    two_bit = error(NoiseConfig(input_bits=2, weight_bits=2, adc_bits=2).scaled(4.0))
+    # at unit ADC gain: this compares precision and noise, not the gain's clipping
+    eight_bit = error(NoiseConfig(input_bits=8, weight_bits=8, adc_bits=8, adc_gain=1.0))
+    two_bit = error(NoiseConfig(input_bits=2, weight_bits=2, adc_bits=2, adc_gain=1.0).scaled(4))
     assert floating < 0.1
     assert eight_bit < floating + 0.1
     assert two_bit > eight_bit + 0.15

@@ -129,7 +129,10 @@ class NoiseConfig:
 
     ``adc_gain`` is G: the ADC full scale is n/G product units, so G > 1 resolves small sums
     finer and clips large ones (at G = 1 a 4-bit ADC steps by n/7 products, while sums of
-    random-sign products only grow like √n). WDM crosstalk (``crosstalk``) uses a Lorentzian ring of
+    random-sign products only grow like √n). The default 4 comes from a sweep on CamVid
+    (benchmarks/RESULTS.md): G = 2-4 keeps trained networks within a few points of float at
+    4-6 bits, G = 1 loses most of the mIoU at 4 bits and G >= 8 clips too much.
+    WDM crosstalk (``crosstalk``) uses a Lorentzian ring of
     ``ring_fwhm_nm`` with channels spaced ``fsr_nm``/N_λ: the defaults (TorchONN's Q ≈ 6 755
     ring, 0.228 nm, and a 20 nm FSR) leak 0.47 % to a neighbour at 12 wavelengths and 3.2 % at
     32. ``noise_reuse`` is a simulation knob, not physics: the CPU spends ~7 ns per fresh normal,
@@ -150,7 +153,7 @@ class NoiseConfig:
     sigma_w_static: float = 0.0175 / math.sqrt(2.0)
     sigma_out: float = 0.05
     output_noise: str = "sqrt_n"
-    adc_gain: float = 1.0
+    adc_gain: float = 4.0
     crosstalk: bool = True
     ring_fwhm_nm: float = 0.228
     fsr_nm: float = 20.0
