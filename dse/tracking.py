@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -31,11 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from dse.errors import SearchError, StoreError
+from dse.mlflow_bulk import FinishedRun, sql_store, write_finished_runs
 from dse.trial import Trial
 
 PARENT_ROLE = "search"
 _MAX_TAG = 8000
 _BATCH = 100  # MLflow's limit of params (and tags) per log_batch call
+_BULK = 500  # child runs per transaction of the writer process
 
 
 def default_tracking_uri(runs_dir: Path) -> str:
@@ -159,19 +162,38 @@ class Held:
 
 
 class RunWriter:
-    """Writes a search's child runs and parent metrics (runs inside the writer process)."""
+    """Writes a search's child runs and parent metrics (runs inside the writer process).
+
+    Child runs of an SQL store are written in batches with :mod:`dse.mlflow_bulk`; other
+    stores (an MLflow server) get them through the public API, one by one.
+    """
 
     def __init__(
-        self, tracking_uri: str, experiment_id: str, parent_run_id: str, run_ids: dict[int, str]
+        self,
+        tracking_uri: str,
+        experiment_id: str,
+        parent_run_id: str,
+        run_ids: dict[int, str],
+        bulk: bool = True,
     ) -> None:
         self.client = client_for(tracking_uri)
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
         self.run_ids = dict(run_ids)
+        self.store = sql_store(self.client) if bulk else None
+        self.artifact_location = self.client.get_experiment(experiment_id).artifact_location
 
-    def trial(self, data: dict[str, Any]) -> None:
-        """A child run for one finished design, closed with its outcome."""
-        trial = Trial.from_json(data)
+    def trials(self, batch: list[dict[str, Any]]) -> None:
+        """Child runs for finished designs, each closed with its outcome."""
+        trials = [Trial.from_json(data) for data in batch]
+        runs = [self._finished_run(trial) for trial in trials]
+        if self.store is not None:
+            ids = write_finished_runs(self.store, self.experiment_id, self.artifact_location, runs)
+        else:
+            ids = [self._write_run(run) for run in runs]
+        self.run_ids.update({t.number: run_id for t, run_id in zip(trials, ids, strict=True)})
+
+    def _finished_run(self, trial: Trial) -> FinishedRun:
         tags = {
             "mlflow.parentRunId": self.parent_run_id,
             "dse.trial": str(trial.number),
@@ -181,16 +203,25 @@ class RunWriter:
         }
         if trial.error:
             tags["dse.error"] = (trial.traceback or trial.error)[-_MAX_TAG:]
-        run = self.client.create_run(
-            self.experiment_id,
-            start_time=int((trial.finished_at - trial.duration_s) * 1000),
+        return FinishedRun(
+            name=f"trial-{trial.number:05d}",
+            start_ms=int((trial.finished_at - trial.duration_s) * 1000),
+            end_ms=int(trial.finished_at * 1000),
+            status="FINISHED" if trial.ok else "FAILED",
+            params={name: str(value) for name, value in trial.params.items()},
+            metrics=trial.metrics,
             tags=tags,
-            run_name=f"trial-{trial.number:05d}",
         )
-        self.run_ids[trial.number] = run.info.run_id
-        log_batch(self.client, run.info.run_id, params=trial.params, metrics=trial.metrics)
-        status = "FINISHED" if trial.ok else "FAILED"
-        self.client.set_terminated(run.info.run_id, status, int(trial.finished_at * 1000))
+
+    def _write_run(self, run: FinishedRun) -> str:
+        """One finished run through the public API (three calls)."""
+        created = self.client.create_run(
+            self.experiment_id, start_time=run.start_ms, tags=run.tags, run_name=run.name
+        )
+        run_id = str(created.info.run_id)
+        log_batch(self.client, run_id, params=run.params, metrics=run.metrics)
+        self.client.set_terminated(run_id, run.status, run.end_ms)
+        return run_id
 
     def metrics(self, step: int, values: dict[str, float]) -> None:
         log_batch(self.client, self.parent_run_id, metrics=values, step=step)
@@ -221,16 +252,34 @@ def _serve(connection: Connection) -> None:
 
         threading.Thread(target=read, daemon=True).start()
         error: str | None = None
-        while (message := inbox.get()) is not None and message[0] != "stop":
-            kind, *args = message
-            if kind == "flush":
-                connection.send(error)
-                error = None
-                continue
-            try:
-                getattr(writer, kind)(*args)
-            except Exception as failure:
-                error = error or f"{kind}: {type(failure).__name__}: {failure}"
+        pending: deque[tuple[Any, ...] | None] = deque()
+        while True:
+            pending.append(inbox.get())
+            while not inbox.empty():  # whatever else has arrived: trials batch together
+                pending.append(inbox.get_nowait())
+            while pending:
+                message = pending.popleft()
+                if message is None or message[0] == "stop":
+                    return
+                kind, *args = message
+                if kind == "flush":
+                    connection.send(error)
+                    error = None
+                    continue
+                if kind == "trial":
+                    kind, args = "trials", [[args[0], *_take_trials(pending)]]
+                try:
+                    getattr(writer, kind)(*args)
+                except Exception as failure:
+                    error = error or f"{kind}: {type(failure).__name__}: {failure}"
+
+
+def _take_trials(pending: deque[tuple[Any, ...] | None]) -> list[dict[str, Any]]:
+    """Pop the trial messages at the head of ``pending`` (at most a bulk's worth)."""
+    taken: list[dict[str, Any]] = []
+    while pending and pending[0] is not None and pending[0][0] == "trial" and len(taken) < _BULK:
+        taken.append(pending.popleft()[1])  # type: ignore[index]
+    return taken
 
 
 class TrackingProcess:

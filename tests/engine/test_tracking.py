@@ -1,0 +1,70 @@
+"""Child runs written in bulk read back through MLflow's public API exactly like runs written
+through it (the contract that keeps ``dse.mlflow_bulk`` honest across MLflow versions)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from dse.tracking import RunWriter, client_for
+from dse.trial import Trial
+
+TRIALS = [
+    Trial(0, 0, {"arch.width": 16, "hw.bits": 4, "block": "ghost"}, "complete",
+          {"miou": 0.5, "energy_uj": 3.25, "huge": math.inf}, duration_s=2.0, finished_at=1.7e9),
+    Trial(1, 0, {"arch.width": 8, "hw.bits": 2, "block": "standard"}, "failed",
+          {"miou": math.nan}, error="RuntimeError: boom", traceback="Traceback ...\nboom",
+          duration_s=0.5, finished_at=1.7e9 + 3),
+]  # fmt: skip
+
+
+def written(tmp_path: Path, bulk: bool) -> list[Any]:
+    uri = f"sqlite:///{tmp_path}/{'bulk' if bulk else 'public'}.db"
+    client = client_for(uri)
+    experiment = client.create_experiment("e", artifact_location=str(tmp_path / "artifacts"))
+    parent = client.create_run(experiment, run_name="parent").info.run_id
+    writer = RunWriter(uri, experiment, parent, {}, bulk=bulk)
+    writer.trials([t.to_json() for t in TRIALS])
+    writer.pareto([0])
+    return [client.get_run(writer.run_ids[t.number]) for t in TRIALS], parent
+
+
+def comparable(run: Any, parent: str) -> dict[str, Any]:
+    tags = {k: v for k, v in run.data.tags.items() if k != "mlflow.parentRunId"}
+    return {
+        "name": run.info.run_name,
+        "status": run.info.status,
+        "start": run.info.start_time,
+        "end": run.info.end_time,
+        "lifecycle": run.info.lifecycle_stage,
+        "user": run.info.user_id,
+        "artifacts": run.info.artifact_uri.replace(run.info.run_id, "<id>").rsplit("/", 2)[-2:],
+        "params": run.data.params,
+        "metrics": {k: ("nan" if math.isnan(v) else v) for k, v in run.data.metrics.items()},
+        "tags": tags,
+        "is_child": run.data.tags["mlflow.parentRunId"] == parent,
+    }
+
+
+def test_bulk_and_public_runs_read_back_the_same(tmp_path: Path) -> None:
+    bulk, bulk_parent = written(tmp_path, bulk=True)
+    public, public_parent = written(tmp_path, bulk=False)
+    for fast, slow in zip(bulk, public, strict=True):
+        assert comparable(fast, bulk_parent) == comparable(slow, public_parent)
+    first = comparable(bulk[0], bulk_parent)
+    assert first["status"] == "FINISHED" and first["is_child"]
+    assert first["tags"]["dse.pareto"] == "true" and first["params"]["arch.width"] == "16"
+    assert comparable(bulk[1], bulk_parent)["status"] == "FAILED"
+
+
+def test_bulk_runs_are_searchable(tmp_path: Path) -> None:
+    runs, parent = written(tmp_path, bulk=True)
+    client = client_for(f"sqlite:///{tmp_path}/bulk.db")
+    experiment = runs[0].info.experiment_id
+    found = client.search_runs([experiment], "tags.`dse.pareto` = 'true' and metrics.miou > 0.4")
+    assert [r.info.run_id for r in found] == [runs[0].info.run_id]
+    history = client.get_metric_history(runs[0].info.run_id, "energy_uj")
+    assert [m.value for m in history] == [3.25]
+    children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent}'")
+    assert len(children) == 2
