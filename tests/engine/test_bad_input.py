@@ -47,7 +47,10 @@ def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
             lambda d: d["evaluator"].update(target="dse.problems:NoSuchThing"),
             "'dse.problems' has no attribute 'NoSuchThing'",
         ),
-        (lambda d: d["evaluator"]["options"].update(colour="red"), "bad options"),
+        (
+            lambda d: d.update(evaluator={"target": "dse.problems:ZeroCost", "options": {"c": 1}}),
+            "'dse.problems:ZeroCost': bad options",
+        ),
     ],
     ids=[
         "unknown-type",
