@@ -10,9 +10,19 @@ For one design (``arch.*`` network params and ``hw.*`` hardware params) it retur
   :mod:`evaluators.hardware` applied to the very network that was trained; plus the same
   network on the digital reference (``digital_*``), for comparison.
 
-``fidelity: standalone`` trains each design from scratch for ``epochs``. Trained weights are
-cached under the search's cache directory, keyed by the design and the training options, so
-``dse export`` finds them instead of training again.
+Where a design's weights come from is its ``fidelity`` (the ``FIDELITIES`` registry):
+
+- ``supernet`` (the default): ``prepare`` trains one weight-sharing supernet over the search
+  space's domains (options ``supernet: {epochs, sampling, ...}``, see
+  :class:`evaluators.supernet.SupernetSettings`), once per content key, cached under the cache
+  directory; every design then inherits its slice of the weights, gets batch-norm statistics of
+  its own from ``recalibration_images`` training images, and is scored under its own noise model.
+  Seconds per design instead of minutes; ``benchmarks/ranking_fidelity.py`` measures how well
+  its ranking agrees with standalone training.
+- ``standalone`` trains each design from scratch for ``epochs``. Trained weights are cached
+  under the search's cache directory, keyed by the design and the training options, so
+  ``dse export`` finds them instead of training again. With ``retrain``, ``export`` trains the
+  design this way whatever the fidelity.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -39,10 +49,44 @@ from evaluators.hardware import (
 )
 from evaluators.network import build_network
 from evaluators.noise import NoiseConfig
+from evaluators.supernet import (
+    Supernet,
+    SupernetRecipe,
+    SupernetSettings,
+    SupernetSpace,
+    fingerprint,
+    load_supernet,
+    obtain_supernet,
+    recalibrate_bn,
+    recalibration_images,
+)
 from evaluators.training import resolve_device, train
 
-FIDELITIES = ("standalone",)
 WEIGHTS_FORMAT = 1  # bump when training changes so stale cached weights are not reused
+
+
+def _standalone(
+    evaluator: PhotonicSegmentationEvaluator, params: Mapping[str, Any], hardware: HardwareConfig
+) -> nn.Module:
+    """The design trained from scratch (or its cached weights)."""
+    network = evaluator.build(params)
+    evaluator.trained(network, params, hardware)
+    return network
+
+
+def _inherited(
+    evaluator: PhotonicSegmentationEvaluator, params: Mapping[str, Any], hardware: HardwareConfig
+) -> nn.Module:
+    """The design with the supernet's weights and batch-norm statistics of its own."""
+    network = evaluator.supernet.network(params)
+    images = recalibration_images(evaluator.data, evaluator.options.recalibration_images)
+    recalibrate_bn(network, images)
+    return network
+
+
+Fidelity = Callable[["PhotonicSegmentationEvaluator", Mapping[str, Any], HardwareConfig], nn.Module]
+FIDELITIES: dict[str, Fidelity] = {"supernet": _inherited, "standalone": _standalone}
+"""Fidelity name -> how a design gets its weights (an eval-mode network)."""
 
 
 class EvaluatorOptionsError(ValueError):
@@ -58,13 +102,15 @@ class SegmentationOptions:
     image_size: tuple[int, int] = (64, 64)
     num_train: int | None = None
     num_val: int | None = None
-    fidelity: str = "standalone"
+    fidelity: str = "supernet"
     epochs: int = 5
     batch_size: int = 16
     lr: float = 1e-2
     finetune_epochs: int = 0
     finetune_lr: float = 2e-3
     noise_samples: int = 3
+    supernet: dict[str, Any] = field(default_factory=dict)
+    recalibration_images: int = 64
     noise: dict[str, Any] = field(default_factory=dict)
     hardware: dict[str, Any] = field(default_factory=dict)
     reference: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +120,7 @@ class SegmentationOptions:
     hardware_only: bool = False
     retrain: bool = False
     cache_dir: str | None = None
+    supernet_path: str | None = None  # set by prepare: the trained supernet workers load
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_size", tuple(self.image_size))
@@ -81,12 +128,13 @@ class SegmentationOptions:
             raise EvaluatorOptionsError(
                 f"fidelity = {self.fidelity!r}: choose one of {', '.join(FIDELITIES)}"
             )
-        for name in ("epochs", "batch_size", "noise_samples"):
+        for name in ("epochs", "batch_size", "noise_samples", "recalibration_images"):
             if getattr(self, name) < 1:
                 raise EvaluatorOptionsError(f"{name} = {getattr(self, name)}: must be at least 1")
         if self.finetune_epochs < 0:
             raise EvaluatorOptionsError(f"finetune_epochs = {self.finetune_epochs}: must be >= 0")
         NoiseConfig.create(**self.noise)  # an unknown or out-of-range noise knob fails here
+        SupernetSettings.create(**self.supernet)
         DigitalReference(**self.reference)
 
     def training_key(self, params: Mapping[str, Any]) -> str:
@@ -125,34 +173,45 @@ class PhotonicSegmentationEvaluator:
             )
         self.options = SegmentationOptions(**options)
         self._data: SegmentationData | None = None
+        self._supernet: Supernet | None = None
 
     # -- the evaluator protocol -----------------------------------------------------------
 
-    def prepare(self, cache_dir: Path) -> dict[str, Any]:
-        """Give workers the cache directory (trained weights are kept there for export)."""
-        return {"cache_dir": str(cache_dir)}
+    def prepare(self, cache_dir: Path, domains: Mapping[str, Any]) -> dict[str, Any]:
+        """Give workers the cache directory (trained weights are kept there for export) and,
+        for the supernet fidelity, the supernet of ``domains`` (the space's params), trained
+        here unless a valid one with the same content key is cached."""
+        extra = {"cache_dir": str(cache_dir)}
+        if self.options.fidelity != "supernet" or self.options.hardware_only:
+            return extra
+        if self._data is None:  # not setup(): the driver trains on all its cores, not `threads`
+            self._data = self._load_data()
+        recipe = self.supernet_recipe(SupernetSpace.from_domains(domains))
+        path = obtain_supernet(
+            recipe,
+            cache_dir,
+            self.data,
+            noise_of=lambda hw: self.noise_config(self.hardware_config(hw)),
+            device=self.options.device,
+        )
+        return {**extra, "supernet_path": str(path)}
 
     def setup(self) -> None:
-        """Load the data set once per worker and keep torch to this worker's share of cores."""
+        """Load the data set (and the supernet, if any) once per worker and keep torch to this
+        worker's share of cores."""
         if self.options.threads is not None:
             torch.set_num_threads(self.options.threads)
-        self._data = load_dataset(
-            self.options.dataset,
-            data_root=self.options.data_root,
-            image_size=self.options.image_size,
-            seed=self.options.seed,
-            num_train=self.options.num_train,
-            num_val=self.options.num_val,
-        )
+        self._data = self._load_data()
+        if self.options.supernet_path is not None and not self.options.hardware_only:
+            self._supernet = load_supernet(Path(self.options.supernet_path))
 
     def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
         hardware = self.hardware_config(params)
-        network = self.build(params)
-        metrics = self.hardware_metrics(network, hardware)
         if self.options.hardware_only:
-            return metrics
+            return self.hardware_metrics(self.build(params), hardware)
         start = time.perf_counter()
-        self.trained(network, params, hardware)
+        network = self.network(params, hardware)
+        metrics = self.hardware_metrics(network, hardware)
         data = self.data
         noise = self.noise_config(hardware)
         score = noisy_miou(
@@ -176,9 +235,8 @@ class PhotonicSegmentationEvaluator:
         from evaluators.export import export_design
 
         hardware = self.hardware_config(params)
-        network = self.build(params)
-        self.trained(network, params, hardware)
-        export_design(self, network, params, hardware, out_dir)
+        fidelity = "standalone" if self.options.retrain else self.options.fidelity
+        export_design(self, self.network(params, hardware, fidelity), params, hardware, out_dir)
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -188,6 +246,51 @@ class PhotonicSegmentationEvaluator:
             self.setup()
         assert self._data is not None
         return self._data
+
+    def _load_data(self) -> SegmentationData:
+        return load_dataset(
+            self.options.dataset,
+            data_root=self.options.data_root,
+            image_size=self.options.image_size,
+            seed=self.options.seed,
+            num_train=self.options.num_train,
+            num_val=self.options.num_val,
+        )
+
+    @property
+    def supernet(self) -> Supernet:
+        """The trained supernet ``prepare`` made (loaded once per worker)."""
+        if self._supernet is None:
+            if self.options.supernet_path is None:
+                raise EvaluatorOptionsError(
+                    "fidelity 'supernet' needs a trained supernet: run prepare(cache_dir, domains)"
+                    " first (dse search does), or use fidelity: standalone"
+                )
+            self._supernet = load_supernet(Path(self.options.supernet_path))
+        return self._supernet
+
+    def supernet_recipe(self, space: SupernetSpace) -> SupernetRecipe:
+        """What the supernet of ``space`` depends on; its key names the cache file."""
+        options = self.options
+        return SupernetRecipe(
+            space=space,
+            settings=SupernetSettings.create(**options.supernet),
+            num_classes=self.data.num_classes,
+            seed=options.seed,
+            data_fingerprint=fingerprint(self.data),
+            context={
+                "dataset": options.dataset,
+                "image_size": options.image_size,
+                "noise": options.noise,
+                "hardware": options.hardware,
+            },
+        )
+
+    def network(
+        self, params: Mapping[str, Any], hardware: HardwareConfig, fidelity: str | None = None
+    ) -> nn.Module:
+        """The design's network with weights from ``fidelity`` (default: the option's)."""
+        return FIDELITIES[fidelity or self.options.fidelity](self, params, hardware)
 
     def hardware_config(self, params: Mapping[str, Any]) -> HardwareConfig:
         """The design's hardware: the options' base ``hardware`` params, then the design's."""

@@ -18,6 +18,7 @@ from evaluators.photonic_segmentation import EvaluatorOptionsError, PhotonicSegm
 from evaluators.training import evaluate_miou
 
 SMALL = {
+    "fidelity": "standalone",  # these tests are about training each design; see test_supernet.py
     "dataset": "synthetic",
     "image_size": (32, 32),
     "num_train": 64,
@@ -86,7 +87,7 @@ def test_trained_weights_are_cached_for_export(one_thread: None, tmp_path: Path)
 
 
 def test_low_precision_and_high_noise_cost_accuracy(one_thread: None) -> None:
-    evaluator = PhotonicSegmentationEvaluator(**{**SMALL, "epochs": 6})
+    evaluator = PhotonicSegmentationEvaluator(**{**SMALL, "num_train": 160, "epochs": 8})
     network = evaluator.build(DESIGN)
     evaluator.trained(network, DESIGN, evaluator.hardware_config(DESIGN))
 

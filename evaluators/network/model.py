@@ -82,6 +82,9 @@ class DecoderStep(nn.Module):
 
     def __init__(self, in_ch: int, skip_ch: int, out_ch: int) -> None:
         super().__init__()
+        # Channels of the upsampled input and of the skip, in concatenation order: a supernet
+        # slices ``fuse``'s input channels per part, so widths share weights part by part.
+        self.input_splits = (in_ch, skip_ch)
         self.fuse = ConvBNAct(in_ch + skip_ch, out_ch, 1)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:

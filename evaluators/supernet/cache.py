@@ -1,0 +1,176 @@
+"""Train a supernet once per recipe, keep it under the cache directory, load it everywhere.
+
+The file is ``<cache_dir>/supernets/<key>.pt``: ``torch.save`` of plain data (loadable with
+``weights_only=True``) holding the format, the key and the recipe it was computed from, the
+space, the tensors and a SHA-256 checksum of their names, dtypes, shapes and bytes. A file that
+does not load, whose checksum or key disagrees, or whose format is old, is never used: the
+driver trains again (with a warning) and replaces it atomically; a worker refuses it.
+
+The key covers everything training reads: the space's domains, the training settings, the
+training data's content (a fingerprint of its arrays, so a changed file at the same path counts),
+the image size, the number of classes, the seed, and the noise and hardware base options. The
+validation split is not in it: training never reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+import zipfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from evaluators.data import SegmentationData
+from evaluators.supernet.errors import SupernetError
+from evaluators.supernet.model import Supernet
+from evaluators.supernet.space import SupernetSpace
+from evaluators.supernet.training import NoiseOf, SupernetSettings, train_supernet
+
+FORMAT = 1  # bump when training or the file layout changes, so old files are retrained
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SupernetRecipe:
+    """Everything a trained supernet depends on; its :attr:`key` names the cache file."""
+
+    space: SupernetSpace
+    settings: SupernetSettings
+    num_classes: int
+    seed: int
+    data_fingerprint: str
+    context: Mapping[str, Any] = field(default_factory=dict)  # other options training reads
+
+    def identity(self) -> dict[str, Any]:
+        """The recipe as plain data (stored in the file, hashed into the key)."""
+        return {
+            "format": FORMAT,
+            "space": self.space.to_data(),
+            "settings": asdict(self.settings),
+            "num_classes": self.num_classes,
+            "seed": self.seed,
+            "data": self.data_fingerprint,
+            "context": json.loads(json.dumps(dict(self.context), sort_keys=True, default=str)),
+        }
+
+    @property
+    def key(self) -> str:
+        return key_of(self.identity())
+
+
+def key_of(identity: Mapping[str, Any]) -> str:
+    """The content key of a recipe's plain-data identity."""
+    blob = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def fingerprint(data: SegmentationData) -> str:
+    """SHA-256 of the training split and the class names, all that supernet training reads
+    (so scoring on another validation subset reuses the supernet)."""
+    digest = hashlib.sha256(json.dumps(data.class_names).encode())
+    for tensor in (data.train_images, data.train_labels):
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def checksum(tensors: Mapping[str, Tensor]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def cache_path(cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / "supernets" / f"{key}.pt"
+
+
+def obtain_supernet(
+    recipe: SupernetRecipe,
+    cache_dir: Path,
+    data: SegmentationData,
+    *,
+    noise_of: NoiseOf,
+    device: str = "auto",
+    progress: bool = True,
+) -> Path:
+    """The path of a valid trained supernet for ``recipe``: the cached one, else a new one."""
+    path = cache_path(cache_dir, recipe.key)
+    if path.exists():
+        try:
+            read_record(path, recipe.key)
+            return path
+        except SupernetError as error:
+            log.warning("%s; training the supernet again", error)
+    supernet = Supernet(recipe.space, recipe.num_classes, seed=recipe.seed)
+    if progress:
+        tqdm.write(f"training supernet {recipe.key} ({recipe.settings})", file=sys.stderr)
+    start = time.perf_counter()
+    train_supernet(
+        supernet,
+        data,
+        recipe.settings,
+        noise_of=noise_of,
+        seed=recipe.seed,
+        device=device,
+        progress=progress,
+    )
+    save_supernet(supernet, recipe, path, seconds=time.perf_counter() - start)
+    return path
+
+
+def save_supernet(supernet: Supernet, recipe: SupernetRecipe, path: Path, seconds: float) -> None:
+    """Write the file next to its final name, then rename: readers never see half a file."""
+    tensors = {k: v.cpu() for k, v in supernet.store.tensors().items()}
+    record = {
+        "format": FORMAT,
+        "key": recipe.key,
+        "recipe": recipe.identity(),
+        "train_seconds": seconds,
+        "tensors": tensors,
+        "checksum": checksum(tensors),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    torch.save(record, temporary)
+    temporary.replace(path)
+
+
+def read_record(path: Path, key: str | None = None) -> dict[str, Any]:
+    """The file's content, verified (format, checksum, and ``key`` when given)."""
+    try:
+        record = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SupernetError(f"{path}: not a readable supernet file ({first})") from error
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise SupernetError(f"{path}: not a supernet file of format {FORMAT}")
+    if checksum(record["tensors"]) != record["checksum"]:
+        raise SupernetError(f"{path}: checksum mismatch (the file is corrupt)")
+    if key_of(record["recipe"]) != record["key"]:
+        raise SupernetError(f"{path}: its recipe does not match its key {record['key']}")
+    if key is not None and record["key"] != key:
+        raise SupernetError(f"{path}: holds supernet {record['key']}, expected {key}")
+    return dict(record)
+
+
+def load_supernet(path: Path) -> Supernet:
+    """The trained supernet of a verified file (what every worker does once)."""
+    record = read_record(path)
+    recipe = record["recipe"]
+    space = SupernetSpace.from_domains(recipe["space"])
+    supernet = Supernet(space, recipe["num_classes"], seed=recipe["seed"])
+    supernet.store.load(record["tensors"])
+    return supernet.eval()
