@@ -91,27 +91,28 @@ class RayRunner:
     def __init__(
         self,
         target: str,
-        options: Mapping[str, Any],
         *,
         workers: int,
         ray_address: str | None = None,
         verbose: bool = False,
     ) -> None:
         self.target = target
-        self.options = dict(options)
         self.workers = workers
         self.ray_address = ray_address
         self.verbose = verbose
+        self.options: dict[str, Any] = {}
         self._actors: list[Any] = []
         self._remote: Any = None
         self._threads = 1
 
-    def start(self) -> None:
-        """Start or join the cluster and set up every worker (raises if setup fails)."""
+    def connect(self) -> None:
+        """Start or join the cluster (seconds for a local one: callers overlap other set-up)."""
         os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         import ray
 
+        if ray.is_initialized():
+            return
         cpus = os.cpu_count() or 1
         local = self.ray_address is None
         self._threads = max(1, cpus // self.workers) if local else 1
@@ -132,6 +133,13 @@ class RayRunner:
             # A remote cluster needs the environment shipped (costs a runtime-env set-up).
             runtime_env=None if local else {"env_vars": env},
         )
+
+    def start(self, options: Mapping[str, Any]) -> None:
+        """Set up every worker with the evaluator ``options`` (raises if a setup fails)."""
+        import ray
+
+        self.connect()
+        self.options = dict(options)
         self._remote = ray.remote(num_cpus=1, max_restarts=0)(EvaluatorWorker)
         self._actors = [self._new_actor() for _ in range(self.workers)]
         for problem in ray.get([actor.ready.remote() for actor in self._actors]):

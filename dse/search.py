@@ -155,8 +155,6 @@ class Search:
         self.tracker = Tracker(
             self.settings.tracking_uri, request.name, self.ledger.directory / "tracking.lock"
         )
-        if not request.resume:
-            self.tracker.check_name_free()
         self.ledger.lock()
         self.trials: dict[int, Trial] = {t.number: t for t in self.ledger.read_trials()}
         self.history: list[tuple[int, float, int]] = []
@@ -191,24 +189,29 @@ class Search:
         return set()
 
     def _runner(self) -> RayRunner:
-        spec = self.space.evaluator
-        cache = self.request.runs_dir / "cache"
-        options = prepare_options(spec.target, spec.options, cache, self.space.domains())
         workers = self.request.workers or self.space.search.workers or _cpu_count()
         return RayRunner(
-            spec.target,
-            options,
+            self.space.evaluator.target,
             workers=workers,
             ray_address=self.request.ray_address,
             verbose=self.request.verbose,
         )
 
+    def _worker_options(self) -> dict[str, Any]:
+        """The evaluator's options plus what its ``prepare`` step gives the workers."""
+        spec = self.space.evaluator
+        cache = self.request.runs_dir / "cache"
+        return prepare_options(spec.target, spec.options, cache, self.space.domains())
+
     # -- the loop -------------------------------------------------------------------------
 
     def run(self) -> SearchResult:
         runner = self._runner()
-        runner.start()
         try:
+            runner.connect()  # Ray starts while the tracker connects to MLflow in the background
+            if not self.request.resume:
+                self.tracker.check_name_free()  # before prepare, which may train for minutes
+            runner.start(self._worker_options())
             logged = self._start_tracking()
             for trial in sorted(self.trials.values(), key=lambda t: t.number):
                 if trial.number not in logged:

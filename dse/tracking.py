@@ -26,6 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -350,10 +351,19 @@ class Tracker:
         self.tracking_uri = tracking_uri
         self.name = name
         self.lock_path = lock_path
-        self.client = client_for(tracking_uri)
+        # Connecting takes seconds (mlflow's imports, the store's schema check): it runs in the
+        # background while the caller starts Ray; ``client`` waits for it.
+        pool = ThreadPoolExecutor(1, thread_name_prefix="mlflow-connect")
+        self._client: Future[Any] = pool.submit(client_for, tracking_uri)
+        pool.shutdown(wait=False)
         self.experiment_id = ""
         self.parent_run_id = ""
         self._writer: TrackingProcess | None = None
+
+    @property
+    def client(self) -> Any:
+        """The ``MlflowClient`` (raises what connecting raised, e.g. a bad tracking URI)."""
+        return self._client.result()
 
     def check_name_free(self) -> None:
         experiment = self.client.get_experiment_by_name(self.name)

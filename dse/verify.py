@@ -72,8 +72,8 @@ def verify_search(
     chosen = spread_along_front(pareto_front(stored.trials, space), stored, top)
     options = {**space.evaluator.options, **space.verify.options}
     prepared = prepare_options(space.evaluator.target, options, cache_dir, space.domains())
-    runner = RayRunner(space.evaluator.target, prepared, workers=workers, ray_address=ray_address)
-    runner.start()
+    runner = RayRunner(space.evaluator.target, workers=workers, ray_address=ray_address)
+    runner.start(prepared)
     try:
         outcomes = {o.number: o for o in runner.run(Job(t.number, t.params) for t in chosen)}
     finally:

@@ -27,25 +27,33 @@ class SlowProblem(PymooProblem):
         return super().evaluate(params)
 
 
-class Faulty(PymooProblem):
-    """Misbehaves on designs with ``x0 < threshold``: raises, returns NaN, or drops ``f2``."""
+FAULTS = {
+    "raise": "RuntimeError: simulated evaluator bug",
+    "nan": "metric 'f2' is nan",
+    "missing": "metric 'f2' missing from the evaluator's result",
+}
+"""How :class:`Faulty` misbehaves, in the order of its bands of ``x0``, and the error it gets."""
+FAULT_BAND = 0.15
 
-    def __init__(self, mode: str, threshold: float = 0.3, **options: Any) -> None:
+
+class Faulty(PymooProblem):
+    """Misbehaves on designs with ``x0 < 0.45``, one way per band of 0.15 (see ``FAULTS``):
+    raises below 0.15, returns NaN for ``f2`` below 0.3, drops ``f2`` below 0.45."""
+
+    def __init__(self, **options: Any) -> None:
         super().__init__("zdt1", **options)
-        self.mode = mode
-        self.threshold = threshold
 
     def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
         metrics = super().evaluate(params)
-        if params["x0"] >= self.threshold:
+        band = int(params["x0"] / FAULT_BAND)
+        if band >= len(FAULTS):
             return metrics
-        if self.mode == "raise":
+        mode = list(FAULTS)[band]
+        if mode == "raise":
             raise RuntimeError(f"simulated evaluator bug at x0={params['x0']:.3f}")
-        if self.mode == "nan":
+        if mode == "nan":
             return {**metrics, "f2": math.nan}
-        if self.mode == "missing":
-            return {"f1": metrics["f1"]}
-        raise ValueError(f"unknown mode {self.mode!r}")
+        return {"f1": metrics["f1"]}
 
 
 class Crashing(PymooProblem):

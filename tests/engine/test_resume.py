@@ -78,25 +78,18 @@ def test_sigkill_then_resume(
     assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in children)
 
 
-def test_resume_of_a_finished_search_adds_nothing_and_can_extend_it(
+def test_a_finished_search_resumes_to_nothing_extends_and_keeps_its_name(
     dse: Callable[..., Any], write_space: Callable[..., Path], tmp_path: Path
 ) -> None:
     space = write_space("zdt1", n_var=3)
     dse("search", str(space), "--name", "done", "--quiet", "--budget", "20", "--population", "10")
+    again = dse("search", str(space), "--name", "done", "--quiet", "--budget", "8", check=False)
+    assert again.returncode == 2
+    assert "search 'done' already exists" in again.stderr and "--resume" in again.stderr
+    nothing = dse("search", "--name", "never-ran", "--resume", check=False)
+    assert nothing.returncode == 2 and "no search named 'never-ran'" in nothing.stderr
+
     dse("search", "--name", "done", "--resume", "--quiet")
     assert len(read_ledger(tmp_path, "done")) == 20
     dse("search", "--name", "done", "--resume", "--quiet", "--budget", "30")
     assert sorted(t["number"] for t in read_ledger(tmp_path, "done")) == list(range(30))
-
-
-def test_reusing_a_name_without_resume_is_an_error(
-    dse: Callable[..., Any], write_space: Callable[..., Path]
-) -> None:
-    space = write_space("zdt1", n_var=3)
-    dse("search", str(space), "--name", "taken", "--quiet", "--budget", "8", "--population", "4")
-    again = dse("search", str(space), "--name", "taken", "--quiet", "--budget", "8", check=False)
-    assert again.returncode == 2
-    assert "search 'taken' already exists" in again.stderr
-    assert "--resume" in again.stderr
-    nothing = dse("search", "--name", "never-ran", "--resume", check=False)
-    assert nothing.returncode == 2 and "no search named 'never-ran'" in nothing.stderr
