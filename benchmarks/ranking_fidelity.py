@@ -47,6 +47,7 @@ from typing import Any
 import yaml
 from scipy import stats
 
+from dse.design import parse_overrides
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
 from evaluators.supernet.cache import read_record
 from evaluators.supernet.domains import Domain, parse_domains
@@ -59,17 +60,6 @@ class Score:
     miou: float
     miou_clean: float
     seconds: float
-
-
-def parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
-    """``key=value`` pairs, values read as YAML (``supernet={epochs: 30}``)."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"option {pair!r}: expected key=value")
-        options[key.strip()] = yaml.safe_load(value)
-    return options
 
 
 def read_space(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -238,10 +228,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     base, domains = read_space(args.space)
-    base.update(parse_pairs(args.option))
+    base.update(parse_overrides(args.option))
     options = {
-        "supernet": {**base, **parse_pairs(args.supernet_option)},
-        "standalone": {**base, **parse_pairs(args.standalone_option), "threads": 1},
+        "supernet": {**base, **parse_overrides(args.supernet_option)},
+        "standalone": {**base, **parse_overrides(args.standalone_option), "threads": 1},
     }
     designs = spread_designs(domains, args.designs, args.seed)
     if args.only != "standalone":
