@@ -46,8 +46,6 @@ import copy
 import datetime
 import hashlib
 import json
-import os
-import platform
 import shlex
 import sys
 import time
@@ -57,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from benchmark_support import machine, publish
 from torch import nn
 
 from evaluators.accuracy import NoisyScore, clean_miou, finetune_noise_aware, noisy_miou
@@ -283,21 +282,6 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{cpu}, {os.cpu_count()} logical CPUs (load {load:.2f} at the end), "
-        f"{platform.platform()}, Python {platform.python_version()}, torch {torch.__version__},"
-        f" {torch.get_num_threads()} torch thread(s)"
-    )
-
-
 def table(results: Sequence[DesignResult], args: argparse.Namespace) -> list[str]:
     """The main markdown table: one row per design."""
     head = ["design", "params", "MMACs", "train s", "float mIoU"]
@@ -421,10 +405,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             *sweep,
         ]
     text = "\n".join(report) + "\n"
-    print(text)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

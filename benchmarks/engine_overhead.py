@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 import yaml
+from benchmark_support import machine
 
 SPACE = {
     "name": "zero-cost",
@@ -57,10 +57,7 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=50)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; date {time.strftime('%Y-%m-%d')}"
-    )
+    print(f"machine: {machine()}")
     print(f"command: {' '.join([os.path.basename(sys.executable), *sys.argv])}")
     for workers in args.workers:
         result = measure(args.budget, workers, args.population)

@@ -13,8 +13,6 @@ Torch runs with one thread; the cost model itself is single-threaded numpy.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import shlex
 import sys
@@ -23,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from benchmark_support import machine
 
 from evaluators.hardware import HardwareConfig, cost_network, extract_layers
 from evaluators.network import build_network
@@ -60,20 +59,6 @@ def evals_per_second(layers: list, designs: list[dict[str, Any]], seconds: float
             cost_network(layers, HardwareConfig.from_params(params)).metrics()
         done += len(designs)
     return done / (time.perf_counter() - start)
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{cpu}, {os.cpu_count()} logical CPUs (load {load:.2f}), {platform.system()}, "
-        f"Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}"
-    )
 
 
 def main() -> None:

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from benchmark_support import machine
 
 from dse.pareto import hypervolume, normalize, objective_matrix, pareto_front
 from dse.space import SearchSpace, load_space
@@ -143,9 +142,7 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, default=Path("benchmarks/figures/hypervolume.png"))
     args = parser.parse_args()
     space = load_space(args.space)
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores; date {time.strftime('%Y-%m-%d')}"
-    )
+    print(f"machine: {machine()}")
     print(f"command: {' '.join(['python', *sys.argv])}")
     curves: dict[str, np.ndarray] = {}
     for optimizer in args.optimizers:

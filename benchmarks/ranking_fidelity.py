@@ -28,11 +28,9 @@ root)::
 from __future__ import annotations
 
 import argparse
-import datetime
 import hashlib
 import json
 import os
-import platform
 import random
 import shlex
 import statistics
@@ -45,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from benchmark_support import machine, publish
 from scipy import stats
 
 from dse.design import parse_overrides
@@ -188,8 +187,7 @@ def render(
     seconds = [s.seconds for s in supernet]
     lines = [
         f"Command: `{command}`",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, load average"
-        f" {os.getloadavg()[0]:.1f}; {datetime.date.today().isoformat()}",
+        f"Machine: {machine()}",
         "",
         f"Kendall tau: {tau:.3f}",
         f"Spearman rho: {rho:.3f}",
@@ -249,10 +247,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         train_seconds,
         noise_samples,
     )
-    print(report)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report)
+    publish(report, args.out)
 
 
 if __name__ == "__main__":

@@ -111,8 +111,6 @@ class RayRunner:
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         import ray
 
-        if ray.is_initialized():
-            return
         cpus = os.cpu_count() or 1
         local = self.ray_address is None
         self._threads = max(1, cpus // self.workers) if local else 1
@@ -124,6 +122,8 @@ class RayRunner:
         }
         if local:
             os.environ.update(env)  # a local cluster inherits the driver's environment
+        if ray.is_initialized():
+            return
         ray.init(
             address=self.ray_address,
             num_cpus=max(self.workers, cpus) if local else None,
