@@ -17,7 +17,9 @@ import torch
 __all__ = ["ChipErrors", "NoiseSource"]
 
 _MIN_POOL = 1 << 20
-_POOL_HEADROOM = 16
+_POOL_HEADROOM = 4
+"""Pool size over the largest request so far: windows start anywhere in the first 3/4. A larger
+pool costs more to draw than the whole forward pass of a small network (16x did)."""
 
 
 class ChipErrors:
@@ -84,12 +86,12 @@ class NoiseSource:
     def _pool(self, count: int, like: torch.Tensor) -> _Pool:
         key = (like.device, like.dtype)
         pool = self._pools.get(key)
+        size = max(_MIN_POOL, _POOL_HEADROOM * count)
         if (
             pool is None
-            or pool.values.numel() < _POOL_HEADROOM * count
+            or pool.values.numel() < size
             or (pool.served + count > self._reuse * pool.values.numel())
         ):
-            size = max(_MIN_POOL, _POOL_HEADROOM * count)
             gen = self._generator(like.device)
             values = torch.randn(size, generator=gen, device=like.device, dtype=like.dtype)
             pool = self._pools[key] = _Pool(values)

@@ -1,8 +1,9 @@
 """The analog GEMM Y = W·X of one layer, block by block (photonic-model.md §6.1).
 
-Shapes: g groups, N output rows, reduction D padded to nb blocks of n = N_λ·T, B images and l
-columns (pixels) per chunk. Weights are prepared once per forward pass (:func:`prepare_weights`);
-inputs go through :func:`tile_matmul` one chunk of columns at a time.
+Shapes: g groups, N output rows, reduction D padded to nb blocks of n = N_λ·T, and L columns per
+chunk (the pixels of a few lines of every image in the batch). Weights are prepared once per
+forward pass (:func:`prepare_weights`); inputs go through :func:`tile_matmul` one chunk of
+columns at a time.
 """
 
 from __future__ import annotations
@@ -115,21 +116,46 @@ def prepare_weights(
     )
 
 
+def _needs_graph(tensor: torch.Tensor) -> bool:
+    """Whether autograd tracks ``tensor``: otherwise the tile works in place on its own buffers,
+    which saves a third of the time of scoring (no allocation per step, one pass less)."""
+    return tensor.requires_grad and torch.is_grad_enabled()
+
+
 def _encode_inputs(
     blocks: torch.Tensor, state: NoiseState, offsets: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, g, nb, n, l) blocks -> (DAC codes plus encoder errors, s_x of shape (B, g, nb, 1, l))."""
+    """(g, nb, n, L) blocks -> (DAC codes plus encoder errors, s_x of shape (g, nb, 1, L)).
+
+    Without autograd, ``blocks`` (a scratch buffer of the caller) is overwritten with the codes.
+    """
     cfg = state.config
     q = levels(cfg.input_bits)
-    scale = blocks.detach().abs().amax(3, keepdim=True).clamp_min(_SCALE_FLOOR)
+    scale = blocks.detach().abs().amax(2, keepdim=True).clamp_min_(_SCALE_FLOOR)
     # s_x is the block's max |x|, so clip(u, −1, 1) is the identity here: round only.
-    codes = round_ste(blocks * (q / scale))
+    if _needs_graph(blocks):
+        codes = round_ste(blocks * (q / scale))
+    else:
+        codes = blocks.mul_(scale.reciprocal().mul_(q)).round_()
     if offsets is not None:
-        codes = torch.add(codes, offsets[:, None, None], alpha=cfg.sigma_in_static * q)
+        codes = _add(codes, offsets, cfg.sigma_in_static * q)
     if cfg.sigma_in:
-        noise = state.noise.normal(tuple(codes.shape), codes)
-        codes = torch.add(codes, noise, alpha=cfg.sigma_in * q)
+        codes = _add(codes, state.noise.normal(tuple(codes.shape), codes), cfg.sigma_in * q)
     return codes, scale
+
+
+def _add(tensor: torch.Tensor, other: torch.Tensor, alpha: float) -> torch.Tensor:
+    """tensor + alpha·other, in place when autograd does not need ``tensor``."""
+    if _needs_graph(tensor):
+        return torch.add(tensor, other, alpha=alpha)
+    return tensor.add_(other, alpha=alpha)
+
+
+def _convert(sums: torch.Tensor, q_out: int) -> torch.Tensor:
+    """ADC codes round(clip(sums, −q_o, q_o)), in place when autograd does not need ``sums``."""
+    if _needs_graph(sums):
+        return quantize_codes(sums, q_out)
+    return sums.clamp_(-q_out, q_out).round_()
 
 
 def tile_matmul(
@@ -138,21 +164,27 @@ def tile_matmul(
     state: NoiseState,
     input_offsets: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """(B, g, nb·n, l) zero-padded input columns -> (B, g, N, l) digitally accumulated outputs.
+    """(g, nb·n, L) zero-padded input columns -> (g, N, L) digitally accumulated outputs.
 
-    ``input_offsets`` (B, n, l): this chunk's static input-encoder offsets as unit normals, or
-    None when ``sigma_in_static`` is 0.
+    The L columns are the pixels of every image of the batch side by side, so each block is one
+    wide matrix product (a batch of narrow ones runs at a fraction of the speed: its inner
+    dimension is only n). Without autograd ``inputs`` is used as scratch space.
+    ``input_offsets`` (n, L): the static input-encoder offsets of these columns as unit normals,
+    or None when ``sigma_in_static`` is 0.
     """
     cfg = state.config
-    batch, groups, _, cols = inputs.shape
+    groups, _, cols = inputs.shape
     n = cfg.fan_in
-    blocks = inputs.view(batch, groups, -1, n, cols)
-    codes, scale = _encode_inputs(blocks, state, input_offsets)
-    sums = torch.matmul(tiles.analog, codes)  # (B, g, nb, N, l): every block in one product
+    codes, scale = _encode_inputs(inputs.view(groups, -1, n, cols), state, input_offsets)
+    sums = torch.matmul(tiles.analog, codes)  # (g, nb, N, L): every block in one product each
     q_out = levels(cfg.adc_bits)
     if cfg.output_sigma:
         noise = state.noise.normal(tuple(sums.shape), sums)
-        sums = torch.add(sums, noise, alpha=cfg.output_sigma * q_out * cfg.adc_gain / n)
-    digital = quantize_codes(sums, q_out) * scale * tiles.out_scale
+        sums = _add(sums, noise, cfg.output_sigma * q_out * cfg.adc_gain / n)
+    digital = _convert(sums, q_out)
+    if _needs_graph(digital):
+        digital = digital * scale * tiles.out_scale
+    else:
+        digital = digital.mul_(scale).mul_(tiles.out_scale)
     accumulator = torch.promote_types(digital.dtype, torch.float32)
-    return digital.sum(2, dtype=accumulator).to(digital.dtype)
+    return digital.sum(1, dtype=accumulator).to(digital.dtype)
