@@ -3,6 +3,13 @@
 Without a state they are their parents, call for call (float training, jit tracing, the cost
 model's fx tracing). With one, the layer becomes the GEMM of photonic-model.md §1 and runs
 through :mod:`.tiling` in chunks of output columns, so that intermediates stay cache-sized.
+
+Noise-aware training takes the gradient of the float layer at the same input: the output is
+the tile model's, the backward pass the float layer's (a straight-through estimator over the
+whole tile: converters, noise, crosstalk and ADC clipping). Differentiating the tile itself
+would keep every partial sum for the backward pass, nb = D/(N_λ·T) of them per output: tens of
+GB for one batch of a wide layer on a 1-wavelength chip, the corner a supernet's noise-aware
+training visits; the tile instead runs without autograd, in place, in the memory of inference.
 """
 
 from __future__ import annotations
@@ -69,6 +76,22 @@ class PhotonicLayer(nn.Module):
     """Mixin for layers that can take a :class:`NoiseState`; never part of the state_dict."""
 
     noise_state: NoiseState | None = None
+    weight: torch.Tensor
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        state = self.noise_state
+        if state is None:
+            return super().forward(input)
+        with torch.no_grad():
+            photonic = self.photonic_forward(state, input)
+        if not (torch.is_grad_enabled() and (input.requires_grad or self.weight.requires_grad)):
+            return photonic
+        exact: torch.Tensor = super().forward(input)
+        return exact + (photonic - exact).detach()  # photonic values, float gradients
+
+    def photonic_forward(self, state: NoiseState, input: torch.Tensor) -> torch.Tensor:
+        """The layer's output on the tile model (without autograd)."""
+        raise NotImplementedError
 
     def noise_cache(self) -> dict[Hashable, torch.Tensor]:
         """Static tensors of this layer (chip offsets expanded to its shapes), filled lazily."""
@@ -133,12 +156,9 @@ class PhotonicLayer(nn.Module):
 class PhotonicConv2d(PhotonicLayer, nn.Conv2d):
     """nn.Conv2d whose GEMM (D = C_in/g·k², N = C_out/g, M = B·H_o·W_o) runs on the tile model."""
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        state = self.noise_state
-        if state is None:
-            return super().forward(input)
+    def photonic_forward(self, state: NoiseState, input: torch.Tensor) -> torch.Tensor:
         if input.dim() == 3:  # unbatched (C, H, W), as nn.Conv2d accepts
-            return self.forward(input.unsqueeze(0)).squeeze(0)
+            return self.photonic_forward(state, input.unsqueeze(0)).squeeze(0)
         weight = self.weight.reshape(self.groups, self.out_channels // self.groups, -1)
         patches = self._patches(input)
         batch, _, _, _, height, width = patches.shape
@@ -159,10 +179,7 @@ class PhotonicConv2d(PhotonicLayer, nn.Conv2d):
 class PhotonicLinear(PhotonicLayer, nn.Linear):
     """nn.Linear as a GEMM with D = in_features, N = out_features and M = rows of the input."""
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        state = self.noise_state
-        if state is None:
-            return super().forward(input)
+    def photonic_forward(self, state: NoiseState, input: torch.Tensor) -> torch.Tensor:
         columns = input.reshape(-1, self.in_features).t()[None, None]
         out = self._photonic_gemm(state, self.weight.unsqueeze(0), columns, 1)
         out = out[0, 0].t().reshape(*input.shape[:-1], self.out_features)
