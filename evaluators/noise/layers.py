@@ -4,12 +4,13 @@ Without a state they are their parents, call for call (float training, jit traci
 model's fx tracing). With one, the layer becomes the GEMM of photonic-model.md §1 and runs
 through :mod:`.tiling` in chunks of output columns, so that intermediates stay cache-sized.
 
-Noise-aware training takes the gradient of the float layer at the same input: the output is
-the tile model's, the backward pass the float layer's (a straight-through estimator over the
-whole tile: converters, noise, crosstalk and ADC clipping). Differentiating the tile itself
-would keep every partial sum for the backward pass, nb = D/(N_λ·T) of them per output: tens of
-GB for one batch of a wide layer on a 1-wavelength chip, the corner a supernet's noise-aware
-training visits; the tile instead runs without autograd, in place, in the memory of inference.
+Noise-aware training differentiates the tile itself (straight-through rounding, clipped
+gradients at the converters, photonic-model.md §6.1) as long as its partial sums fit in memory:
+autograd keeps each of them for the backward pass, nb = ⌈D/(N_λ·T)⌉ per output, so a wide layer
+on a 1-wavelength chip would hold tens of GB for one small batch (the corner a supernet's
+noise-aware training visits). Above ``GRAPH_CONVERSIONS`` partial sums a layer instead runs the
+tile without autograd, in place, and takes the float layer's gradient at the same input: a
+straight-through estimator over the whole tile, which also passes gradient through ADC clipping.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ __all__ = ["PHOTONIC_ATTRIBUTES", "PhotonicConv2d", "PhotonicLayer", "PhotonicLi
 _CACHE_ATTRIBUTE = "_noise_cache"
 PHOTONIC_ATTRIBUTES = ("noise_state", _CACHE_ATTRIBUTE)
 """Instance attributes a photonic layer may hold (plain Python attributes: not in state_dict)."""
+
+GRAPH_CONVERSIONS = 1 << 24
+"""Partial sums (ADC conversions) of one layer call above which training does not differentiate
+the tile (see the module doc): autograd keeps ~5 float32 tensors of that size, ~320 MB."""
 
 _CHUNK_ELEMENTS = 1 << 20
 """Target size of the per-chunk intermediates (4 MiB in float32, measured on CamVid networks:
@@ -82,15 +87,18 @@ class PhotonicLayer(nn.Module):
         state = self.noise_state
         if state is None:
             return super().forward(input)
+        if not (torch.is_grad_enabled() and (input.requires_grad or self.weight.requires_grad)):
+            return self.photonic_forward(state, input)
+        exact: torch.Tensor = super().forward(input)
+        blocks = math.ceil(self.weight[0].numel() / state.config.fan_in)
+        if exact.numel() * blocks <= GRAPH_CONVERSIONS:
+            return self.photonic_forward(state, input)  # the tile, differentiated
         with torch.no_grad():
             photonic = self.photonic_forward(state, input)
-        if not (torch.is_grad_enabled() and (input.requires_grad or self.weight.requires_grad)):
-            return photonic
-        exact: torch.Tensor = super().forward(input)
         return exact + (photonic - exact).detach()  # photonic values, float gradients
 
     def photonic_forward(self, state: NoiseState, input: torch.Tensor) -> torch.Tensor:
-        """The layer's output on the tile model (without autograd)."""
+        """The layer's output on the tile model (differentiable unless autograd is off)."""
         raise NotImplementedError
 
     def noise_cache(self) -> dict[Hashable, torch.Tensor]:

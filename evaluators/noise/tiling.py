@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .quant import levels, quantize_codes
+from .quant import levels, quantize_codes, round_ste
 from .state import NoiseState, cached
 
 __all__ = ["WeightTiles", "prepare_weights", "tile_matmul"]
@@ -116,26 +116,48 @@ def prepare_weights(
     )
 
 
+def _needs_graph(tensor: torch.Tensor) -> bool:
+    """Whether autograd tracks ``tensor``: otherwise the tile works in place on its own buffers,
+    which saves a third of the time of scoring (no allocation per step, one pass less)."""
+    return tensor.requires_grad and torch.is_grad_enabled()
+
+
 def _encode_inputs(
     blocks: torch.Tensor, state: NoiseState, offsets: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(g, nb, n, L) blocks -> (DAC codes plus encoder errors, s_x of shape (g, nb, 1, L)).
 
-    ``blocks`` (a scratch buffer of the caller) is overwritten with the codes.
+    Without autograd, ``blocks`` (a scratch buffer of the caller) is overwritten with the codes.
     """
     cfg = state.config
     q = levels(cfg.input_bits)
-    scale = blocks.abs().amax(2, keepdim=True).clamp_min_(_SCALE_FLOOR)
+    scale = blocks.detach().abs().amax(2, keepdim=True).clamp_min_(_SCALE_FLOOR)
     # s_x is the block's max |x|, so clip(u, −1, 1) is the identity here: round only.
-    codes = blocks.mul_(scale.reciprocal().mul_(q)).round_()
+    if _needs_graph(blocks):
+        codes = round_ste(blocks * (q / scale))
+    else:
+        codes = blocks.mul_(scale.reciprocal().mul_(q)).round_()
     if offsets is not None:
-        codes.add_(offsets, alpha=cfg.sigma_in_static * q)
+        codes = _add(codes, offsets, cfg.sigma_in_static * q)
     if cfg.sigma_in:
-        codes.add_(state.noise.normal(tuple(codes.shape), codes), alpha=cfg.sigma_in * q)
+        codes = _add(codes, state.noise.normal(tuple(codes.shape), codes), cfg.sigma_in * q)
     return codes, scale
 
 
-@torch.no_grad()
+def _add(tensor: torch.Tensor, other: torch.Tensor, alpha: float) -> torch.Tensor:
+    """tensor + alpha·other, in place when autograd does not need ``tensor``."""
+    if _needs_graph(tensor):
+        return torch.add(tensor, other, alpha=alpha)
+    return tensor.add_(other, alpha=alpha)
+
+
+def _convert(sums: torch.Tensor, q_out: int) -> torch.Tensor:
+    """ADC codes round(clip(sums, −q_o, q_o)), in place when autograd does not need ``sums``."""
+    if _needs_graph(sums):
+        return quantize_codes(sums, q_out)
+    return sums.clamp_(-q_out, q_out).round_()
+
+
 def tile_matmul(
     inputs: torch.Tensor,
     tiles: WeightTiles,
@@ -146,8 +168,7 @@ def tile_matmul(
 
     The L columns are the pixels of every image of the batch side by side, so each block is one
     wide matrix product (a batch of narrow ones runs at a fraction of the speed: its inner
-    dimension is only n). ``inputs`` is used as scratch space, and everything happens in place:
-    no autograd (the layers supply gradients, see :mod:`.layers`), no allocation per step.
+    dimension is only n). Without autograd ``inputs`` is used as scratch space.
     ``input_offsets`` (n, L): the static input-encoder offsets of these columns as unit normals,
     or None when ``sigma_in_static`` is 0.
     """
@@ -159,7 +180,11 @@ def tile_matmul(
     q_out = levels(cfg.adc_bits)
     if cfg.output_sigma:
         noise = state.noise.normal(tuple(sums.shape), sums)
-        sums.add_(noise, alpha=cfg.output_sigma * q_out * cfg.adc_gain / n)
-    digital = sums.clamp_(-q_out, q_out).round_().mul_(scale).mul_(tiles.out_scale)
+        sums = _add(sums, noise, cfg.output_sigma * q_out * cfg.adc_gain / n)
+    digital = _convert(sums, q_out)
+    if _needs_graph(digital):
+        digital = digital * scale * tiles.out_scale
+    else:
+        digital = digital.mul_(scale).mul_(tiles.out_scale)
     accumulator = torch.promote_types(digital.dtype, torch.float32)
     return digital.sum(1, dtype=accumulator).to(digital.dtype)
