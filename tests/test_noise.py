@@ -25,6 +25,7 @@ from evaluators.noise import (
     detach_noise,
     photonic_mode,
 )
+from evaluators.noise import layers as photonic_layers
 from evaluators.noise.config import SIGMA_FIELDS
 from evaluators.noise.crosstalk import crosstalk_matrix
 from evaluators.noise.quant import quantize_codes, round_ste
@@ -317,6 +318,40 @@ def test_gradients_flow_through_the_noisy_forward() -> None:
         model(x).square().sum().backward()
     grads = [x.grad] + [p.grad for p in model.parameters()]
     assert all(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [
+        (nn.Conv2d(4, 6, 3, padding=1), (2, 4, 9, 7)),
+        (nn.Conv2d(4, 6, (3, 5), stride=2, padding=(0, 2)), (2, 4, 9, 7)),
+        (nn.Conv2d(4, 4, 3, dilation=2, padding="same", groups=4), (1, 4, 8, 8)),
+        (nn.Conv2d(4, 6, 3), (4, 9, 7)),
+        (nn.Linear(5, 3), (2, 7, 5)),
+    ],
+)
+def test_output_elements_match_the_forward(layer: nn.Module, shape: tuple[int, ...]) -> None:
+    with photonic_mode(layer, NoiseConfig()):
+        assert isinstance(layer, photonic_layers.PhotonicLayer)
+        x = torch.randn(shape)
+        assert layer.output_elements(x) == layer(x).numel()
+
+
+def test_layers_over_the_graph_cap_take_float_gradients(monkeypatch: pytest.MonkeyPatch) -> None:
+    conv = nn.Conv2d(3, 4, 3, padding=1)
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    seeds = {"chip_seed": 3, "noise_seed": 4}
+    with torch.no_grad(), photonic_mode(conv, NoiseConfig(), **seeds):
+        photonic = conv(x)
+    conv(x).sum().backward()
+    float_grad = x.grad
+    x.grad = None
+    monkeypatch.setattr(photonic_layers, "GRAPH_CONVERSIONS", 0)
+    with photonic_mode(conv, NoiseConfig(), **seeds):
+        out = conv(x)
+        out.sum().backward()
+    assert torch.allclose(out, photonic, atol=1e-6)  # exact + (photonic - exact)
+    assert torch.allclose(x.grad, float_grad)
 
 
 # --- conversion -------------------------------------------------------------------------------

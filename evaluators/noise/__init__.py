@@ -22,11 +22,11 @@ N = C_out/g on the rows, M = B·H_o·W_o pixels on the columns) and runs, per GE
 
 Static errors are drawn once per ``chip_seed`` per physical device and shared by every layer and
 tile using that device; dynamic ones come from a separate ``noise_seed`` stream on the tensor's
-device and change on every forward pass. The same layers train noise-aware (attach with fresh
-seeds, and for a noise range ``config.scaled(s)``, every step): their output is the tile model's
-and their gradient the float layer's at the same input, a straight-through estimator over the
-whole tile. Unlike a per-converter estimator it passes gradient through ADC clipping too, but it
-needs no partial sum kept for the backward pass (see :mod:`.layers` for why that matters).
+device and change on every forward pass. round has a straight-through gradient and clip the
+usual clipped one, so the same layers train noise-aware: attach with fresh seeds (and, for a
+noise range, ``config.scaled(s)``) every step. A layer call whose tile would keep more than
+``layers.GRAPH_CONVERSIONS`` partial sums for the backward pass takes the float layer's
+gradient at the same input instead (see :mod:`.layers`: memory).
 
 Approximations: dynamic input noise is drawn per element of the unfolded GEMM (each im2col copy
 is encoded anew, as on an output-stationary core); dynamic weight noise once per weight per

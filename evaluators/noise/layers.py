@@ -16,7 +16,7 @@ straight-through estimator over the whole tile, which also passes gradient throu
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -77,6 +77,18 @@ def _chunking(tiles: WeightTiles, batch: int, lines: int, line_width: int) -> tu
     return max(1, min(batch, _CHUNK_ELEMENTS // (per_line * lines))), lines
 
 
+def _chunks(
+    batch: int, lines: int, images_step: int, lines_step: int
+) -> Iterator[tuple[slice, slice]]:
+    """(images, lines) index ranges of the chunks, in order."""
+    for first in range(0, batch, images_step):
+        for start in range(0, lines, lines_step):
+            yield (
+                slice(first, min(first + images_step, batch)),
+                slice(start, min(start + lines_step, lines)),
+            )
+
+
 class PhotonicLayer(nn.Module):
     """Mixin for layers that can take a :class:`NoiseState`; never part of the state_dict."""
 
@@ -89,16 +101,20 @@ class PhotonicLayer(nn.Module):
             return super().forward(input)
         if not (torch.is_grad_enabled() and (input.requires_grad or self.weight.requires_grad)):
             return self.photonic_forward(state, input)
-        exact: torch.Tensor = super().forward(input)
         blocks = math.ceil(self.weight[0].numel() / state.config.fan_in)
-        if exact.numel() * blocks <= GRAPH_CONVERSIONS:
+        if self.output_elements(input) * blocks <= GRAPH_CONVERSIONS:
             return self.photonic_forward(state, input)  # the tile, differentiated
         with torch.no_grad():
             photonic = self.photonic_forward(state, input)
+        exact: torch.Tensor = super().forward(input)
         return exact + (photonic - exact).detach()  # photonic values, float gradients
 
     def photonic_forward(self, state: NoiseState, input: torch.Tensor) -> torch.Tensor:
         """The layer's output on the tile model (differentiable unless autograd is off)."""
+        raise NotImplementedError
+
+    def output_elements(self, input: torch.Tensor) -> int:
+        """Elements of the layer's output for ``input``, without computing it."""
         raise NotImplementedError
 
     def noise_cache(self) -> dict[Hashable, torch.Tensor]:
@@ -126,25 +142,19 @@ class PhotonicLayer(nn.Module):
         line_dim = 2 + reduction_dims
         lines, line_width = source.shape[line_dim], math.prod(source.shape[line_dim + 1 :])
         offsets = self._input_offsets(state, batch, lines * line_width, source)
-        images_step, lines_step = _chunking(tiles, batch, lines, line_width)
-        per_images = []
-        for first in range(0, batch, images_step):
-            images = min(images_step, batch - first)
-            chunks = []
-            for start in range(0, lines, lines_step):
-                length = min(lines_step, lines - start)
-                part = source.narrow(0, first, images).narrow(line_dim, start, length)
-                block = _gather(part, reduction_dims, tiles.padded_fan_in)
-                chunk_offsets = None
-                if offsets is not None:
-                    window = offsets.narrow(1, first, images)
-                    window = window.narrow(2, start * line_width, length * line_width)
-                    chunk_offsets = window.reshape(window.shape[0], -1)
-                out = tile_matmul(block, tiles, state, chunk_offsets)  # (g, N, images·columns)
-                chunks.append(out.view(*out.shape[:2], images, -1))
-            per_images.append(torch.cat(chunks, dim=-1) if len(chunks) > 1 else chunks[0])
-        out = torch.cat(per_images, dim=2) if len(per_images) > 1 else per_images[0]
-        return out.permute(2, 0, 1, 3)
+        if offsets is not None:
+            offsets = offsets.view(*offsets.shape[:2], lines, line_width)
+        groups, _, rows, _ = tiles.analog.shape
+        out = source.new_empty(groups, rows, batch, lines, line_width)
+        for images, span in _chunks(batch, lines, *_chunking(tiles, batch, lines, line_width)):
+            part = source[images].narrow(line_dim, span.start, span.stop - span.start)
+            block = _gather(part, reduction_dims, tiles.padded_fan_in)
+            chunk_offsets = None
+            if offsets is not None:
+                chunk_offsets = offsets[:, images, span].reshape(offsets.shape[0], -1)
+            result = tile_matmul(block, tiles, state, chunk_offsets)  # (g, N, images·columns)
+            out[:, :, images, span] = result.view_as(out[:, :, images, span])
+        return out.view(groups, rows, batch, -1).permute(2, 0, 1, 3)
 
     def _input_offsets(
         self, state: NoiseState, batch: int, columns: int, like: torch.Tensor
@@ -174,6 +184,14 @@ class PhotonicConv2d(PhotonicLayer, nn.Conv2d):
         out = out.reshape(batch, self.out_channels, height, width)
         return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
 
+    def output_elements(self, input: torch.Tensor) -> int:
+        left, right, top, bottom = self._reversed_padding_repeated_twice  # width first
+        (kh, kw), (dh, dw), (sh, sw) = self.kernel_size, self.dilation, self.stride
+        height = (input.shape[-2] + top + bottom - dh * (kh - 1) - 1) // sh + 1
+        width = (input.shape[-1] + left + right - dw * (kw - 1) - 1) // sw + 1
+        images = input.shape[0] if input.dim() == 4 else 1
+        return images * self.out_channels * height * width
+
     def _patches(self, input: torch.Tensor) -> torch.Tensor:
         """(B, C, kh, kw, H_o, W_o) strided view of the padded input: im2col without copying."""
         pads = self._reversed_padding_repeated_twice
@@ -192,3 +210,6 @@ class PhotonicLinear(PhotonicLayer, nn.Linear):
         out = self._photonic_gemm(state, self.weight.unsqueeze(0), columns, 1)
         out = out[0, 0].t().reshape(*input.shape[:-1], self.out_features)
         return out if self.bias is None else out + self.bias
+
+    def output_elements(self, input: torch.Tensor) -> int:
+        return input.numel() // self.in_features * self.out_features
