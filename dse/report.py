@@ -6,9 +6,14 @@ import csv
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dse.space import SearchSpace
 from dse.trial import Trial
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 FORMATS = ("table", "csv", "json")
 _MAX_PARAM_COLUMNS = 6  # wider tables wrap into illegibility in a terminal
@@ -44,23 +49,45 @@ def print_front(
 
 
 def _print_table(space: SearchSpace, records: list[dict[str, object]], limit: int | None) -> None:
+    """Whole cells: param columns that do not fit the terminal are dropped, not squeezed into
+    ellipses; a log or a pipe has no width to fit, so it gets every column (up to the cap)."""
     from rich.console import Console
+
+    params = list(space.params)[:_MAX_PARAM_COLUMNS]
+    console = Console()
+    table = _table(space, records, limit, params)
+    if not console.is_terminal:
+        console = Console(width=max(console.width, _width(console, table)))
+    while params and _width(console, table) > console.width:
+        params = params[:-1]
+        table = _table(space, records, limit, params)
+    console.print(table)
+    if limit is not None and len(records) > limit:
+        console.print(f"... {len(records) - limit} more designs: `dse front --name <search>`")
+    if len(params) < len(space.params):
+        console.print(f"(+{len(space.params) - len(params)} params: `dse front --format csv`)")
+
+
+def _table(
+    space: SearchSpace, records: list[dict[str, object]], limit: int | None, params: list[str]
+) -> Table:
     from rich.table import Table
 
     table = Table(title=f"Pareto front of {space.name} ({len(records)} designs)")
-    shown = list(space.params)[:_MAX_PARAM_COLUMNS]
-    columns = ["trial", *space.objective_names, *shown]
+    columns = ["trial", *space.objective_names, *params]
     for column in columns:
         objective = column in space.objective_names
         table.add_column(column, style="bold" if objective else None, justify="right")
     for record in records[:limit]:
         table.add_row(*(_cell(record.get(c)) for c in columns))
-    console = Console()
-    console.print(table)
-    if limit is not None and len(records) > limit:
-        console.print(f"... {len(records) - limit} more designs: `dse front --name <search>`")
-    if len(shown) < len(space.params):
-        console.print(f"(+{len(space.params) - len(shown)} params: `dse front --format csv`)")
+    return table
+
+
+def _width(console: Console, table: Table) -> int:
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(1 << 16)  # measurements are capped at the width
+    return Measurement.get(console, unbounded, table).maximum
 
 
 def _cell(value: object) -> str:
