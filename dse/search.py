@@ -208,10 +208,11 @@ class Search:
     def run(self) -> SearchResult:
         runner = self._runner()
         try:
-            runner.connect()  # Ray starts while the tracker connects to MLflow in the background
-            if not self.request.resume:
-                self.tracker.check_name_free()  # before prepare, which may train for minutes
-            runner.start(self._worker_options())
+            if len(self.trials) < self.settings.budget:  # a finished search replays without Ray
+                runner.connect()  # Ray starts while the tracker connects to MLflow
+                if not self.request.resume:
+                    self.tracker.check_name_free()  # before prepare, which may train for minutes
+                runner.start(self._worker_options())
             logged = self._start_tracking()
             for trial in sorted(self.trials.values(), key=lambda t: t.number):
                 if trial.number not in logged:
