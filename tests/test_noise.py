@@ -354,6 +354,35 @@ def test_layers_over_the_graph_cap_take_float_gradients(monkeypatch: pytest.Monk
     assert torch.allclose(x.grad, float_grad)
 
 
+@pytest.mark.parametrize(
+    "chunking",
+    [lambda tiles, batch, lines, width: (1, 2), lambda tiles, batch, lines, width: (2, lines)],
+    ids=["two-lines-of-one-image", "two-whole-images"],
+)
+def test_chunks_assemble_the_output_and_gradients_of_one_chunk(
+    chunking: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conv = nn.Conv2d(4, 6, 3, padding=1)
+    x = torch.randn(3, 4, 9, 7, requires_grad=True)
+    config = NoiseConfig(crosstalk=False).scaled(0.0)  # deterministic; converters still round
+
+    def run() -> list[torch.Tensor]:
+        x.grad, conv.weight.grad = None, None
+        with photonic_mode(conv, config):
+            out = conv(x)  # autograd on: chunks concatenated
+            out.square().sum().backward()
+            with torch.no_grad():
+                inference = conv(x)  # autograd off: chunks written into one output
+        assert x.grad is not None and conv.weight.grad is not None
+        return [out.detach(), inference, x.grad, conv.weight.grad]
+
+    whole = run()
+    assert torch.allclose(whole[0], whole[1], atol=1e-6)  # both ways of assembling agree
+    monkeypatch.setattr(photonic_layers, "_chunking", chunking)
+    for chunked, reference in zip(run(), whole, strict=True):
+        assert torch.allclose(chunked, reference, atol=1e-6)
+
+
 # --- conversion -------------------------------------------------------------------------------
 
 

@@ -145,15 +145,26 @@ class PhotonicLayer(nn.Module):
         if offsets is not None:
             offsets = offsets.view(*offsets.shape[:2], lines, line_width)
         groups, _, rows, _ = tiles.analog.shape
-        out = source.new_empty(groups, rows, batch, lines, line_width)
-        for images, span in _chunks(batch, lines, *_chunking(tiles, batch, lines, line_width)):
+
+        def product(images: slice, span: slice) -> torch.Tensor:  # (g, N, images·columns)
             part = source[images].narrow(line_dim, span.start, span.stop - span.start)
             block = _gather(part, reduction_dims, tiles.padded_fan_in)
             chunk_offsets = None
             if offsets is not None:
                 chunk_offsets = offsets[:, images, span].reshape(offsets.shape[0], -1)
-            result = tile_matmul(block, tiles, state, chunk_offsets)  # (g, N, images·columns)
-            out[:, :, images, span] = result.view_as(out[:, :, images, span])
+            return tile_matmul(block, tiles, state, chunk_offsets)
+
+        chunks = list(_chunks(batch, lines, *_chunking(tiles, batch, lines, line_width)))
+        if torch.is_grad_enabled() and (source.requires_grad or weight.requires_grad):
+            # Chunks are consecutive runs of the (image, line, position) columns: one
+            # concatenation assembles them. Writing them into a preallocated output would make
+            # the backward pass copy the whole output's gradient once per chunk.
+            results = [product(*chunk) for chunk in chunks]
+            out = results[0] if len(results) == 1 else torch.cat(results, dim=-1)
+        else:
+            out = source.new_empty(groups, rows, batch, lines, line_width)
+            for images, span in chunks:
+                out[:, :, images, span] = product(images, span).view_as(out[:, :, images, span])
         return out.view(groups, rows, batch, -1).permute(2, 0, 1, 3)
 
     def _input_offsets(
