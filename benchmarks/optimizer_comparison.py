@@ -126,8 +126,8 @@ def plot(curves: dict[str, np.ndarray], best: float, path: Path, title: str) -> 
     for optimizer, runs in curves.items():
         x = np.arange(1, runs.shape[1] + 1)
         q1, median, q3 = np.percentile(runs, [25, 50, 75], axis=0)
-        axis.plot(x, median, label=f"{optimizer} (median)")
-        axis.fill_between(x, q1, q3, alpha=0.2)
+        (line,) = axis.plot(x, median, label=f"{optimizer} (median)")
+        axis.fill_between(x, q1, q3, color=line.get_color(), alpha=0.2)
     axis.axhline(best, color="gray", linestyle="--", label="front of all searches")
     axis.set_xlabel("evaluations")
     axis.set_ylabel("hypervolume (fixed bounds, ref 1.1)")
