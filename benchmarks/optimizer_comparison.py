@@ -24,7 +24,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ import yaml
 from benchmark_support import machine
 
 from dse.design import parse_overrides
+from dse.ledger import Ledger
 from dse.pareto import hypervolume, normalize, objective_matrix, pareto_front
 from dse.space import SearchSpace, load_space
 from dse.trial import Trial
@@ -44,8 +44,8 @@ def run_search(
     space: Path, name: str, optimizer: str, seed: int, args: argparse.Namespace
 ) -> float:
     """One search through the CLI; returns its wall time (skipped when already finished)."""
-    ledger = args.runs_dir / "searches" / name / "ledger.jsonl"
-    if ledger.exists() and len(ledger.read_text().splitlines()) >= args.budget:
+    ledger = Ledger(args.runs_dir / "searches" / name)
+    if len(ledger.read_trials()) >= args.budget:
         return float("nan")
     command = [
         sys.executable,
@@ -94,14 +94,13 @@ def front_hypervolume(trials: list[Trial], space: SearchSpace) -> float:
 
 
 def hypervolume_curve(trials: list[Trial], space: SearchSpace) -> np.ndarray:
-    """Hypervolume of the first k evaluations' front, for k = 1 .. len(trials)."""
-    ordered = sorted(trials, key=lambda t: t.number)
-    return np.array([front_hypervolume(ordered[:k], space) for k in range(1, len(ordered) + 1)])
+    """Hypervolume of the first k trials' front, for k = 1 .. len(trials) (in evaluation order)."""
+    return np.array([front_hypervolume(trials[:k], space) for k in range(1, len(trials) + 1)])
 
 
 def read_trials(runs_dir: Path, name: str) -> list[Trial]:
-    path = runs_dir / "searches" / name / "ledger.jsonl"
-    return [Trial.from_json(json.loads(line)) for line in path.read_text().splitlines()]
+    """The search's trials in evaluation order (its ledger holds them in order of finishing)."""
+    return sorted(Ledger(runs_dir / "searches" / name).read_trials(), key=lambda t: t.number)
 
 
 def summarise(curves: dict[str, np.ndarray], checkpoints: list[int]) -> list[str]:
@@ -176,8 +175,7 @@ def main() -> None:
         for optimizer in args.optimizers:
             name = f"{space.name}-{optimizer}-s{seed}"
             wall = run_search(args.space, name, optimizer, seed, args)
-            trials = sorted(read_trials(args.runs_dir, name), key=lambda t: t.number)
-            trials = trials[: args.budget]
+            trials = read_trials(args.runs_dir, name)[: args.budget]
             runs[optimizer].append(hypervolume_curve(trials, space))
             everything += trials
             print(f"{name}: {wall:.0f} s, final HV {runs[optimizer][-1][-1]:.4f}", flush=True)

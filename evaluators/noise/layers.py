@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .state import NoiseState, cached
-from .tiling import WeightTiles, prepare_weights, tile_matmul
+from .tiling import WeightTiles, needs_graph, prepare_weights, tile_matmul
 
 __all__ = ["PHOTONIC_ATTRIBUTES", "PhotonicConv2d", "PhotonicLayer", "PhotonicLinear"]
 
@@ -99,7 +99,7 @@ class PhotonicLayer(nn.Module):
         state = self.noise_state
         if state is None:
             return super().forward(input)
-        if not (torch.is_grad_enabled() and (input.requires_grad or self.weight.requires_grad)):
+        if not needs_graph(input, self.weight):
             return self.photonic_forward(state, input)
         blocks = math.ceil(self.weight[0].numel() / state.config.fan_in)
         if self.output_elements(input) * blocks <= GRAPH_CONVERSIONS:
@@ -155,7 +155,7 @@ class PhotonicLayer(nn.Module):
             return tile_matmul(block, tiles, state, chunk_offsets)
 
         chunks = list(_chunks(batch, lines, *_chunking(tiles, batch, lines, line_width)))
-        if torch.is_grad_enabled() and (source.requires_grad or weight.requires_grad):
+        if needs_graph(source, weight):
             # Chunks are consecutive runs of the (image, line, position) columns: one
             # concatenation assembles them. Writing them into a preallocated output would make
             # the backward pass copy the whole output's gradient once per chunk.
