@@ -4,7 +4,8 @@
 :mod:`evaluators.noise`, once per simulated chip (static errors from ``chip_seed``), and reports
 the mean and spread: a design is only as good as the chips it will run on. ``finetune_noise_aware``
 recovers accuracy by training with the same noisy forward pass, redrawing the chip every step so
-the network learns robustness to the device errors rather than to one chip (photonic-model.md §7).
+the network learns robustness to the device errors rather than to one chip
+(docs/photonic-model.md §7).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What ``dse export`` writes for a photonic segmentation design (architecture.md, export layout).
+"""What ``dse export`` writes for a photonic design (docs/architecture.md, "Export layout").
 
 - ``model.pt``: TorchScript, float32 ``N x 3 x H x W`` RGB in [0, 1] in (normalisation is inside
   the model), logits ``N x C x H x W`` out; loads with plain ``torch.jit.load``.
@@ -13,24 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import yaml
 from torch import nn
 
-from evaluators.accuracy import clean_miou, noisy_miou
-from evaluators.hardware import (
-    DigitalReference,
-    HardwareConfig,
-    HardwareReport,
-    cost_digital,
-    cost_network,
-    extract_layers,
-)
-
-if TYPE_CHECKING:
-    from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
+from evaluators.design import Design
+from evaluators.hardware import HardwareReport
+from evaluators.scoring import Score
 
 COMPONENT_LABELS = {
     "laser": "lasers",
@@ -45,25 +36,25 @@ COMPONENT_LABELS = {
 
 
 def export_design(
-    evaluator: PhotonicSegmentationEvaluator,
-    network: nn.Module,
-    params: Mapping[str, Any],
-    hardware: HardwareConfig,
     out_dir: Path,
+    network: nn.Module,
+    design: Design,
+    score: Score,
+    input_shape: tuple[int, int, int, int],
+    options: Mapping[str, Any],
 ) -> None:
-    """Write every export artefact of one trained design into ``out_dir``."""
+    """Write every export artefact of one trained, scored design into ``out_dir``; ``options``
+    (the evaluator's, as plain data) go into the report."""
+    if score.accuracy is None:
+        raise ValueError("export needs a design scored with its accuracy, not hardware only")
     out_dir.mkdir(parents=True, exist_ok=True)
     network = network.cpu().eval()
-    example = torch.rand(evaluator.input_shape())
+    example = torch.rand(input_shape)
     save_torchscript(network, example, out_dir / "model.pt")
     onnx_note = save_onnx(network, example, out_dir / "model.onnx")
-    layers = extract_layers(network, evaluator.input_shape())
-    report = cost_network(layers, hardware)
-    report.to_csv(out_dir / "hardware.csv")
-    digital = cost_digital(layers, DigitalReference(**evaluator.options.reference))
-    plot_energy(report, digital, out_dir / "energy.png")
-    accuracy = _accuracy(evaluator, network, hardware)
-    text = render_report(params, report, digital, accuracy, evaluator.describe(), onnx_note)
+    score.photonic.to_csv(out_dir / "hardware.csv")
+    plot_energy(score.photonic, score.digital, out_dir / "energy.png")
+    text = render_report(design.params, score, options, onnx_note)
     (out_dir / "report.md").write_text(text)
 
 
@@ -94,25 +85,6 @@ def save_onnx(network: nn.Module, example: torch.Tensor, path: Path) -> str:
     return "written"
 
 
-def _accuracy(
-    evaluator: PhotonicSegmentationEvaluator, network: nn.Module, hardware: HardwareConfig
-) -> dict[str, float]:
-    options = evaluator.options
-    score = noisy_miou(
-        network,
-        evaluator.data,
-        evaluator.noise_config(hardware),
-        samples=options.noise_samples,
-        seed=options.seed,
-        device="cpu",
-    )
-    return {
-        "miou_clean": clean_miou(network, evaluator.data, "cpu"),
-        "miou": score.miou,
-        "miou_std": score.miou_std,
-    }
-
-
 def plot_energy(report: HardwareReport, digital: Mapping[str, float], path: Path) -> None:
     """Energy per inference by component, photonic design beside the digital reference."""
     import matplotlib
@@ -141,21 +113,16 @@ def plot_energy(report: HardwareReport, digital: Mapping[str, float], path: Path
 
 
 def render_report(
-    params: Mapping[str, Any],
-    report: HardwareReport,
-    digital: Mapping[str, float],
-    accuracy: Mapping[str, float],
-    options: Mapping[str, Any],
-    onnx_note: str,
+    params: Mapping[str, Any], score: Score, options: Mapping[str, Any], onnx_note: str
 ) -> str:
     """The human summary of an exported design, as markdown."""
-    metrics = report.metrics()
+    metrics, digital = score.metrics(), score.digital
     rows = [
         (
             "mIoU under noise (mean ± std over chips)",
-            f"{accuracy['miou']:.4f} ± {accuracy['miou_std']:.4f}",
+            f"{metrics['miou']:.4f} ± {metrics['miou_std']:.4f}",
         ),
-        ("mIoU float32, no noise", f"{accuracy['miou_clean']:.4f}"),
+        ("mIoU float32, no noise", f"{metrics['miou_clean']:.4f}"),
         ("throughput", f"{metrics['throughput_fps']:.4g} inferences/s"),
         ("latency", f"{metrics['latency_ms']:.4g} ms"),
         ("energy per inference", f"{metrics['energy_uj']:.4g} µJ"),

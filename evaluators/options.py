@@ -22,7 +22,7 @@ import dataclasses
 import numbers
 import types
 import typing
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -147,62 +147,81 @@ class Options:
 
     @classmethod
     def coerce(cls, name: str, value: Any, label: str | None = None) -> Any:
-        """``value`` in field ``name``'s type where it has an obvious reading; else unchanged,
-        for validation to reject. ``label`` names the value in errors (default: the field)."""
-        f = cls.spec(name)
-        try:
-            if isinstance(value, str) and f.kind is bool:
-                if value.lower() not in _TRUE | _FALSE:
-                    raise ValueError(value)
-                return value.lower() in _TRUE
-            if isinstance(value, str) and f.kind in (int, float):
-                return f.kind(value)
-            if isinstance(value, list) and f.kind is tuple:
-                return tuple(value)
-            if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
-                if f.kind is int and float(value).is_integer():
-                    return int(float(value))
-                if f.kind is float:
-                    return float(value)
-        except ValueError:
-            where = label or f"{cls.label}{name}"
-            raise cls.error(f"{where}={value!r}: expected {f.kind.__name__}") from None
-        return value
+        """``value`` in field ``name``'s type where it has an obvious reading (see
+        :func:`coerce`); ``label`` names the value in errors (default: the field)."""
+        return coerce(cls.spec(name), value, label or f"{cls.label}{name}", cls.error)
 
     def _check(self, f: FieldSpec) -> None:
-        value = getattr(self, f.name)
-        if value is None and f.optional:
-            return
-        where = f"{self.label}{f.name}={value!r}"
-        if type(value) not in _ACCEPTED[f.kind]:
-            raise self.error(f"{where}: expected {f.kind.__name__}; {self._allowed(f)}")
-        if f.spec.choices:
-            if value not in f.spec.choices:
-                raise self.error(f"{where}: {self._allowed(f)}")
-            return
-        low, high = self._resolve(f.spec.low), self._resolve(f.spec.high)
-        below = low is not None and (value <= low if f.spec.open_low else value < low)
-        if below or (high is not None and value > high):
-            raise self.error(f"{where} out of range: {self._allowed(f)}")
+        check(f, getattr(self, f.name), f"{self.label}{f.name}", self.error, self._resolve)
 
     def _resolve(self, bound: Bound) -> Any:
         return getattr(self, bound) if isinstance(bound, str) else bound
 
-    def _allowed(self, f: FieldSpec) -> str:
-        spec = f.spec
-        if spec.choices:
-            return "one of " + ", ".join(map(str, spec.choices))
-        if f.kind is bool:
-            return "true or false"
-        low, high = self._resolve(spec.low), self._resolve(spec.high)
-        if low is None and high is None:
-            return f"a {f.kind.__name__}"
-        named = [b for b in (spec.low, spec.high) if isinstance(b, str)]
-        limit = f" ({named[0]}: {spec.note})" if named and spec.note else ""
-        if high is None:
-            text = f"allowed {'>' if spec.open_low else '>='} {low}"
-        elif low is None:
-            text = f"allowed <= {high}"
-        else:
-            text = f"allowed {'(' if spec.open_low else '['}{low}, {high}]"
-        return f"{text} {spec.unit}{limit}".rstrip()
+
+def coerce(f: FieldSpec, value: Any, where: str, error: type[OptionError] = OptionError) -> Any:
+    """``value`` in the field's type where it has an obvious reading (YAML text, numpy scalars,
+    16.0 from an optimizer, 0/1 for a flag, a list for a tuple); else unchanged, for
+    :func:`check` to reject. ``where`` names the value in errors."""
+    try:
+        if isinstance(value, str) and f.kind is bool:
+            if value.lower() not in _TRUE | _FALSE:
+                raise ValueError(value)
+            return value.lower() in _TRUE
+        if isinstance(value, str) and f.kind in (int, float):
+            return f.kind(value)
+        if isinstance(value, list) and f.kind is tuple:
+            return tuple(value)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+            if f.kind is bool and value in (0, 1):
+                return bool(value)
+            if f.kind is int and float(value).is_integer():
+                return int(float(value))
+            if f.kind is float:
+                return float(value)
+    except ValueError:
+        raise error(f"{where}={value!r}: expected {f.kind.__name__}") from None
+    return value
+
+
+def check(
+    f: FieldSpec,
+    value: Any,
+    where: str,
+    error: type[OptionError] = OptionError,
+    resolve: Callable[[Bound], Any] = lambda bound: bound,
+) -> None:
+    """Raise a one-line ``error`` naming ``where`` unless ``value`` is valid for ``f``;
+    ``resolve`` turns a bound that names another field into its value."""
+    if value is None and f.optional:
+        return
+    if type(value) not in _ACCEPTED[f.kind]:
+        raise error(f"{where}={value!r}: expected {f.kind.__name__}; {allowed(f, resolve)}")
+    if f.spec.choices:
+        if value not in f.spec.choices:
+            raise error(f"{where}={value!r}: {allowed(f, resolve)}")
+        return
+    low, high = resolve(f.spec.low), resolve(f.spec.high)
+    below = low is not None and (value <= low if f.spec.open_low else value < low)
+    if below or (high is not None and value > high):
+        raise error(f"{where}={value!r} out of range: {allowed(f, resolve)}")
+
+
+def allowed(f: FieldSpec, resolve: Callable[[Bound], Any] = lambda bound: bound) -> str:
+    """What field ``f`` accepts, in words (the tail of every error message)."""
+    spec = f.spec
+    if spec.choices:
+        return "one of " + ", ".join(map(str, spec.choices))
+    if f.kind is bool:
+        return "true or false"
+    low, high = resolve(spec.low), resolve(spec.high)
+    if low is None and high is None:
+        return f"a {f.kind.__name__}"
+    named = [b for b in (spec.low, spec.high) if isinstance(b, str)]
+    limit = f" ({named[0]}: {spec.note})" if named and spec.note else ""
+    if high is None:
+        text = f"allowed {'>' if spec.open_low else '>='} {low}"
+    elif low is None:
+        text = f"allowed <= {high}"
+    else:
+        text = f"allowed {'(' if spec.open_low else '['}{low}, {high}]"
+    return f"{text} {spec.unit}{limit}".rstrip()

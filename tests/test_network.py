@@ -138,13 +138,13 @@ def test_from_params_reads_arch_keys_and_ignores_others() -> None:
 @pytest.mark.parametrize(
     ("params", "fragments"),
     [
-        ({"arch.depth": 3}, ("unknown design parameter", "'arch.depth'")),
-        ({"arch.width": 100}, ("arch.width = 100", "4..64")),
-        ({"arch.width": 8.5}, ("arch.width", "not an integer")),
-        ({"arch.stage2.iterations": 0}, ("arch.stage2.iterations = 0", "1..4")),
-        ({"arch.stage1.block": "dense"}, ("arch.stage1.block = 'dense'", "standard")),
-        ({"arch.kernel_size": 4}, ("arch.kernel_size = 4", "3, 5")),
-        ({"arch.anytime": "maybe"}, ("arch.anytime", "boolean")),
+        ({"arch.depth": 3}, ("arch.depth: unknown parameter; known: arch.width",)),
+        ({"arch.width": 100}, ("arch.width=100 out of range", "allowed [4, 64]")),
+        ({"arch.width": 8.5}, ("arch.width=8.5: expected int",)),
+        ({"arch.stage2.iterations": 0}, ("arch.stage2.iterations=0 out of range", "[1, 4]")),
+        ({"arch.stage1.block": "dense"}, ("arch.stage1.block='dense': one of standard",)),
+        ({"arch.kernel_size": 4}, ("arch.kernel_size=4: one of 3, 5",)),
+        ({"arch.anytime": "maybe"}, ("arch.anytime='maybe': expected bool",)),
     ],
 )
 def test_bad_params_fail_in_one_line(params: dict[str, Any], fragments: tuple[str, ...]) -> None:

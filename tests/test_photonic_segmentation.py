@@ -13,8 +13,11 @@ import torch
 import yaml
 
 from evaluators.accuracy import noisy_miou
+from evaluators.design import Design, hardware_of
+from evaluators.fidelities import standalone
 from evaluators.noise import NoiseConfig
-from evaluators.photonic_segmentation import EvaluatorOptionsError, PhotonicSegmentationEvaluator
+from evaluators.options import OptionError
+from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
 from evaluators.training import evaluate_miou
 
 SMALL = {
@@ -72,13 +75,17 @@ def test_hardware_only_trains_nothing_and_follows_the_hardware(one_thread: None)
     assert cheaper["energy_uj"] < base["energy_uj"]
 
 
-def test_trained_weights_are_cached_for_export(one_thread: None, tmp_path: Path) -> None:
+def test_trained_weights_are_cached_for_export(
+    one_thread: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     evaluator = PhotonicSegmentationEvaluator(**SMALL, cache_dir=str(tmp_path))
     metrics = evaluator.evaluate(DESIGN)
     cached = list((tmp_path / "weights").glob("*.pt"))
     assert len(cached) == 1
-    network = evaluator.build(DESIGN)
-    evaluator.trained(network, DESIGN, evaluator.hardware_config(DESIGN))  # loads, no training
+    design = Design.resolve(DESIGN, evaluator.options)
+    assert cached[0].stem == evaluator.fidelity.key(design)
+    monkeypatch.setattr(standalone, "train", _no_training)
+    network = evaluator.fidelity.network(design, evaluator.data)  # loads, no training
     data = evaluator.data
     reloaded = evaluate_miou(
         network, data.val_images, data.val_labels, num_classes=data.num_classes
@@ -86,16 +93,19 @@ def test_trained_weights_are_cached_for_export(one_thread: None, tmp_path: Path)
     assert reloaded == pytest.approx(metrics["miou_clean"])
 
 
+def _no_training(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("trained although the weights are cached")
+
+
 def test_low_precision_and_high_noise_cost_accuracy(one_thread: None) -> None:
     evaluator = PhotonicSegmentationEvaluator(**{**SMALL, "num_train": 160, "epochs": 8})
-    network = evaluator.build(DESIGN)
-    evaluator.trained(network, DESIGN, evaluator.hardware_config(DESIGN))
+    network = evaluator.fidelity.network(Design.resolve(DESIGN, evaluator.options), evaluator.data)
 
     def score(bits: int, noise_scale: float) -> float:
-        hardware = evaluator.hardware_config(
-            {**DESIGN, "hw.bits": bits, "hw.adc_bits": max(4, bits)}
+        params = {**DESIGN, "hw.bits": bits, "hw.adc_bits": max(4, bits)}
+        noise = NoiseConfig.from_hardware(hardware_of(params, evaluator.options)).scaled(
+            noise_scale
         )
-        noise = NoiseConfig.from_hardware(hardware).scaled(noise_scale)
         return noisy_miou(network, evaluator.data, noise, samples=2, seed=0).miou
 
     assert score(2, 4.0) < score(8, 1.0) - 0.05
@@ -104,22 +114,34 @@ def test_low_precision_and_high_noise_cost_accuracy(one_thread: None) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"fidelity": "oracle"}, "fidelity = 'oracle'"),
-        ({"epochs": 0}, "epochs = 0: must be at least 1"),
-        ({"noise": {"sigma_out": -1.0}}, "sigma_out"),
-        ({"colour": "red"}, "unknown option 'colour'"),
+        ({"fidelity": "oracle"}, r"^fidelity='oracle': one of standalone, supernet$"),
+        ({"epochs": 0}, r"^epochs=0 out of range: allowed >= 1 epochs"),
+        ({"epochs": "many"}, r"^epochs='many': expected int$"),
+        ({"lr": 0}, r"^lr=0.0 out of range: allowed > 0.0"),
+        ({"image_size": [64]}, r"^image_size=\[64\]: expected \[H, W\]"),
+        ({"dataset": "imagenet"}, r"^dataset='imagenet': one of .*synthetic"),
+        (
+            {"noise": {"sigma_out": -1.0}},
+            r"^noise\.sigma_out=-1.0 out of range: allowed \[0.0, 10",
+        ),
+        ({"supernet": {"epochz": 3}}, r"^supernet\.epochz: unknown option; known: batch_size, "),
+        ({"reference": {"bits": 0}}, r"^reference\.bits=0 out of range: allowed \[1, 32\] bit$"),
+        ({"colour": "red"}, r"^colour: unknown option; known: batch_size, cache_dir, "),
     ],
 )
-def test_bad_options_name_the_option(options: dict[str, Any], message: str) -> None:
-    with pytest.raises((EvaluatorOptionsError, ValueError), match=message):
+def test_bad_options_fail_in_one_line_naming_the_option(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(OptionError, match=message) as error:
         PhotonicSegmentationEvaluator(**options)
+    assert "\n" not in str(error.value)
 
 
 def test_bad_design_param_names_the_key(one_thread: None) -> None:
     evaluator = PhotonicSegmentationEvaluator(**SMALL, hardware_only=True)
     with pytest.raises(ValueError, match=r"input_bits=40 out of range: allowed \[2, 8\]"):
         evaluator.evaluate({**DESIGN, "hw.bits": 40})
-    with pytest.raises(ValueError, match=r"arch\.width = 1000 is out of range"):
+    with pytest.raises(ValueError, match=r"arch\.width=1000 out of range: allowed \[4, 64\]"):
         evaluator.evaluate({**DESIGN, "arch.width": 1000})
 
 

@@ -1,7 +1,8 @@
 """What a user sees: the quickstart end to end, export, the MLflow UI (REST and a browser).
 
-One quickstart search (the real ``search_spaces/quickstart.yaml``, a smaller budget) is shared
-by every test of this module.
+One quickstart search (the real ``search_spaces/quickstart.yaml``, a smaller budget: the
+arguments recorded with ``tests/data/quickstart_ledger.json``) is shared by every test of this
+module.
 """
 
 from __future__ import annotations
@@ -17,30 +18,38 @@ from typing import Any
 import pytest
 import torch
 
-from tests.engine.conftest import REPO, free_port, rest, run_dse, serving
+from tests.engine.conftest import REPO, free_port, read_ledger, rest, run_dse, serving
+from tests.support.reference import assert_same_metrics, load
 
 QUICKSTART = REPO / "search_spaces" / "quickstart.yaml"
+RECORDED = load("quickstart_ledger.json")
 
 
 @pytest.fixture(scope="module")
 def quickstart(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A finished quickstart search (8 designs) in its own directory; returns it and its stdout."""
     root = tmp_path_factory.mktemp("quickstart")
-    result = run_dse(
-        root,
-        "search",
-        str(QUICKSTART),
-        "--name",
-        "qs",
-        "--budget",
-        "8",
-        "--population",
-        "4",
-        "--workers",
-        "2",
-        "--quiet",
-    )
+    result = run_dse(root, "search", str(QUICKSTART), "--name", "qs", "--quiet", *RECORDED["args"])
     return root, result.stdout
+
+
+def test_quickstart_reproduces_the_recorded_designs_and_metrics(
+    quickstart: tuple[Path, str],
+) -> None:
+    """Designs exactly, metrics within the tolerances of tests/support/reference.py, as
+    recorded before the evaluator redesign."""
+    root, _ = quickstart
+    trials = read_ledger(root, "qs")
+    assert len(trials) == len(RECORDED["trials"])
+    for trial, recorded in zip(trials, RECORDED["trials"], strict=True):
+        where = f"trial {recorded['number']}"
+        assert (trial["number"], trial["generation"]) == (
+            recorded["number"],
+            recorded["generation"],
+        )
+        assert trial["params"] == recorded["params"], where
+        assert trial["status"] == recorded["status"], where
+        assert_same_metrics(trial["metrics"], recorded["metrics"], where)
 
 
 def test_quickstart_prints_the_front_and_exports_a_runnable_knee(

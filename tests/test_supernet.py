@@ -19,6 +19,8 @@ import evaluators.supernet.cache as cache_module
 from dse.evaluator import prepare_options
 from dse.space import load_space
 from evaluators.data import load_dataset, to_model_input
+from evaluators.design import Design
+from evaluators.fidelities.supernet import Inherited
 from evaluators.network import build_network
 from evaluators.noise import NoiseConfig
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
@@ -190,10 +192,13 @@ def test_space_resolves_capacity_and_stage_choices() -> None:
         ({"arch.width": {"type": "float", "low": 8, "high": 16}}, "arch.width: a network"),
         (
             {"arch.width": {"type": "int", "low": 8, "high": 640}},
-            r"arch\.width = 65 is out of range",
+            r"arch\.width=65 out of range: allowed \[4, 64\]",
         ),
         ({"hw.bits": {"type": "interval"}}, "hw.bits: domain"),
-        ({"arch.block": {"type": "categorical", "choices": ["dense"]}}, "arch.block = 'dense'"),
+        (
+            {"arch.block": {"type": "categorical", "choices": ["dense"]}},
+            "arch.block='dense': one of standard",
+        ),
         ({"hw.bits": {"type": "int", "low": 8, "high": 2}}, "hw.bits: needs numbers low <= high"),
     ],
 )
@@ -222,8 +227,9 @@ def test_scores_come_from_the_trained_supernet(trained: dict[str, Any]) -> None:
     again = worker.evaluate(DESIGN)  # same chips, same statistics
     for name in ("miou", "miou_clean", "energy_uj"):
         assert again[name] == pytest.approx(metrics[name]), name
-    untrained = Supernet(worker.supernet.space, worker.data.num_classes, seed=0)
-    worker._supernet = untrained
+    fidelity = worker.fidelity
+    assert isinstance(fidelity, Inherited)
+    fidelity._supernet = Supernet(fidelity.supernet.space, worker.data.num_classes, seed=0)
     assert worker.evaluate(DESIGN)["miou_clean"] < metrics["miou_clean"] - 0.05
 
 
@@ -231,10 +237,11 @@ def test_scored_network_is_the_standalone_build_with_sliced_weights(
     trained: dict[str, Any],
 ) -> None:
     worker = PhotonicSegmentationEvaluator(**trained["options"])
-    hardware = worker.hardware_config(DESIGN)
-    scored = worker.network(DESIGN, hardware)
+    fidelity = worker.fidelity
+    assert isinstance(fidelity, Inherited)
+    scored = fidelity.network(Design.resolve(DESIGN, worker.options), worker.data)
     standalone = build_network(DESIGN, worker.data.num_classes, seed=7)
-    standalone.load_state_dict({k: v.clone() for k, v in worker.supernet.weights(DESIGN).items()})
+    standalone.load_state_dict({k: v.clone() for k, v in fidelity.supernet.weights(DESIGN).items()})
     recalibrate_bn(standalone, recalibration_images(worker.data, OPTIONS["recalibration_images"]))
     images = torch.rand(2, 3, 32, 32)
     torch.testing.assert_close(scored(images), standalone(images), rtol=0, atol=0)
@@ -245,7 +252,8 @@ def test_export_carries_the_inherited_weights(trained: dict[str, Any], tmp_path:
     worker.export(DESIGN, tmp_path)
     model = torch.jit.load(str(tmp_path / "model.pt"))
     images = torch.rand(1, 3, 32, 32)
-    expected = worker.network(DESIGN, worker.hardware_config(DESIGN))(images)
+    design = Design.resolve(DESIGN, worker.options)
+    expected = worker.fidelity.network(design, worker.data)(images)
     torch.testing.assert_close(model(images), expected)
     assert not list(Path(trained["options"]["cache_dir"]).glob("weights/*.pt"))  # no training
 
@@ -265,7 +273,9 @@ def test_cache_key_follows_space_data_seed_and_recipe() -> None:
     )
 
     def key(space: SupernetSpace, **options: Any) -> str:
-        return PhotonicSegmentationEvaluator(**{**OPTIONS, **options}).supernet_recipe(space).key
+        evaluator = PhotonicSegmentationEvaluator(**{**OPTIONS, **options})
+        assert isinstance(evaluator.fidelity, Inherited)
+        return evaluator.fidelity.recipe(space, evaluator.data).key
 
     base = key(space)
     assert key(space) == base

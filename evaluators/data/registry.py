@@ -13,6 +13,7 @@ from pathlib import Path
 
 from evaluators.data.dataset import SegmentationData
 from evaluators.data.errors import DataError
+from evaluators.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -27,19 +28,8 @@ class DatasetRequest:
 
 
 DatasetLoader = Callable[[DatasetRequest], SegmentationData]
-DATASETS: dict[str, DatasetLoader] = {}
-
-
-def register_dataset(name: str) -> Callable[[DatasetLoader], DatasetLoader]:
-    """Decorator adding a loader under ``name``."""
-
-    def add(loader: DatasetLoader) -> DatasetLoader:
-        if name in DATASETS:
-            raise ValueError(f"dataset kind {name!r} registered twice")
-        DATASETS[name] = loader
-        return loader
-
-    return add
+DATASETS: Registry[DatasetLoader] = Registry("dataset kind")
+register_dataset = DATASETS.register  # decorator adding a loader under a name
 
 
 def load_dataset(
@@ -56,8 +46,7 @@ def load_dataset(
     ``image_size`` is (H, W); None keeps the kind's native size. ``num_train`` / ``num_val``
     generate that many synthetic scenes, or pick a seeded random subset of a stored set.
     """
-    if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+    loader = DATASETS.lookup(name, DataError, "dataset")
     request = DatasetRequest(
         data_root=Path(data_root).expanduser() if data_root is not None else None,
         image_size=_check_size(image_size),
@@ -65,7 +54,7 @@ def load_dataset(
         num_train=num_train,
         num_val=num_val,
     )
-    return DATASETS[name](request).subset(num_train, num_val, seed)
+    return loader(request).subset(num_train, num_val, seed)
 
 
 def _check_size(image_size: tuple[int, int] | list[int] | None) -> tuple[int, int] | None:

@@ -2,7 +2,8 @@
 
 Extract the network once (:func:`extract_layers`), then cost it on any number of hardware
 configurations (:func:`cost_network`) or on a digital reference (:func:`cost_digital`). The model
-follows photonic-model.md (SimPhony / Lightening-Transformer); each module states its equations.
+(docs/photonic-model.md) follows SimPhony and Lightening-Transformer; each module states its
+equations.
 """
 
 from .config import PRESETS, HardwareConfig

@@ -1,4 +1,4 @@
-"""Chip area, additive over devices (photonic-model.md §5), in mm².
+"""Chip area, additive over devices (docs/photonic-model.md §5), in mm².
 
 Counts follow SP ``dptc.yml``: per core H*N_lambda weight encoders (DAC + modulator) and
 W*N_lambda input encoders (shared across the R tiles when ``share_converters``), H*W nodes each

@@ -1,9 +1,10 @@
 """Hardware configuration: every knob of the photonic cost model, with default, range and source.
 
 Each field carries its valid range, unit and literature source in its metadata (see
-:mod:`.knobs`), so validation and error messages read the same table as the documentation.
-Defaults reproduce SimPhony's DOTA-B (see :mod:`.presets`); sources cite the SP/LT files of
-photonic-model.md §2.
+:mod:`evaluators.options`), so validation and error messages read the same table as the
+documentation. Defaults reproduce SimPhony's DOTA-B (see :mod:`.presets`); sources cite the
+SimPhony (SP) and Lightening-Transformer (LT) files of docs/photonic-model.md §2, and a bare
+"§N" is a section of docs/photonic-model.md.
 
 Modelling choices exposed as fields (default first):
 - ``share_converters`` True: DOTA-B sharing as SimPhony counts it (input encoders shared by the R
@@ -29,7 +30,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from evaluators.options import Options, knob
 
 from .devices import (
     ADC_LAWS,
@@ -42,7 +45,6 @@ from .devices import (
     Shifter,
 )
 from .errors import ConfigError
-from .knobs import FieldSpec, check, coerce, field_specs, knob
 from .presets import DEFAULT_PRESET, PRESET_OVERRIDES
 
 SP, LT = "SP configs/", "LT hardware_simulator/"
@@ -52,8 +54,11 @@ RATES = "slowest of DAC, modulator, ADC x temporal_accumulation, PD"
 
 
 @dataclass(frozen=True)
-class HardwareConfig:
-    """A WDM photonic accelerator built from DPTC cores (photonic-model.md §1-§5)."""
+class HardwareConfig(Options):
+    """A WDM photonic accelerator built from DPTC cores (docs/photonic-model.md §1-§5)."""
+
+    label: ClassVar[str] = "hw."
+    error: ClassVar[type[ConfigError]] = ConfigError
 
     # precision
     input_bits: int = knob(4, 2, "dac_ref_bits", "bit", DPTC, note=NATIVE_DAC)
@@ -69,7 +74,7 @@ class HardwareConfig:
     temporal_accumulation: int = knob(1, 1, 16, "cycles", LT + "params default.yaml")
     sign_passes: int = knob(1, 1, 2, "passes", "SP onnarchsim/workflow/dataflow.py")
     share_converters: bool = knob(True, source=SP + "design/sub_architectures/LT.yml")
-    sequential_groups: bool = knob(False, source="photonic-model.md §3")
+    sequential_groups: bool = knob(False, source="docs/photonic-model.md §3")
     # weight tuning and holds
     weight_tuning: str = knob("modulator", choices=WEIGHT_TUNING, source="§3")
     tuning_response_us: float | None = knob(None, 0.0, 1e4, "us", "None: the shifter's own value")
@@ -87,9 +92,9 @@ class HardwareConfig:
     extinction_ratio_db: float = knob(10.0, 0.0, 40.0, "dB", SP + "mzm.yml", open_low=True)
     il_coupling_db: float = knob(2.0, 0.0, 30.0, "dB", SP + "on_chip_laser.yml")
     il_modulator_db: float = knob(1.2, 0.0, 30.0, "dB", SP + "devices/photonics/mzm.yml")
-    il_mrr_db: float = knob(0.93, 0.0, 30.0, "dB", SP + "devices/photonics/mrr.yml")
-    il_y_branch_db: float = knob(0.1, 0.0, 30.0, "dB", SP + "devices/photonics/y_branch.yml")
-    il_coupler_db: float = knob(0.33, 0.0, 30.0, "dB", SP + "devices/photonics/dc.yml")
+    il_mrr_db: float = knob(0.93, 0.0, 30.0, "dB", SP + "devices/photonics/mrr_rerouter.yml")
+    il_y_branch_db: float = knob(0.1, 0.0, 30.0, "dB", LT + "params default.yaml")
+    il_coupler_db: float = knob(0.33, 0.0, 30.0, "dB", SP + "devices/photonics/coupler.yml")
     il_routing_db: float = knob(0.76, 0.0, 30.0, "dB", "derived: rest of SP's 6.98 dB")
     # converters, modulators, detection
     dac_law: str = knob("sp", choices=tuple(DAC_LAWS), source="SP energy.py; LT DAC.py")
@@ -128,10 +133,6 @@ class HardwareConfig:
     digital_overlap: bool = knob(True, source="§4.4: overlaps photonic compute")
     digital_lanes: int = knob(256, 1, 1 << 20, "lanes", "assumption, used without overlap")
     digital_clock_ghz: float = knob(1.0, 0.0, 10.0, "GHz", "assumption", open_low=True)
-
-    def __post_init__(self) -> None:
-        for spec in _SPECS:
-            check(self, spec)
 
     # derived quantities --------------------------------------------------------------------
     @property
@@ -179,12 +180,12 @@ class HardwareConfig:
         overrides: dict[str, Any] = {}
         for key, value in hw.items():
             for target in _ALIASES.get(key, (key,)):
-                if target not in _BY_NAME:
-                    valid = ", ".join(["preset", *_ALIASES, *_BY_NAME])
-                    raise ConfigError(f"hw.{key}: unknown hardware parameter; valid: {valid}")
+                if target not in _FIELDS:
+                    valid = ", ".join(["preset", *_ALIASES, *_FIELDS])
+                    raise ConfigError(f"hw.{key}: unknown parameter; known: {valid}")
                 if key in _ALIASES and target in hw:
                     continue  # an explicit field beats its alias
-                overrides[target] = coerce(_BY_NAME[target], value, f"hw.{key}")
+                overrides[target] = cls.coerce(target, value, f"hw.{key}")
         return dataclasses.replace(base, **overrides) if overrides else base
 
 
@@ -194,8 +195,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-_SPECS: tuple[FieldSpec, ...] = field_specs(HardwareConfig)
-_BY_NAME: dict[str, FieldSpec] = {spec.name: spec for spec in _SPECS}
+_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(HardwareConfig))
 
 PRESETS: dict[str, HardwareConfig] = {
     name: HardwareConfig(**overrides) for name, overrides in PRESET_OVERRIDES.items()

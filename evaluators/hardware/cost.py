@@ -1,6 +1,6 @@
 """Costing a network on a photonic accelerator: latency, energy by component, area.
 
-Per layer (photonic-model.md §3): t_layer = max(t_compute + t_prog, t_mem, t_digital) with
+Per layer (docs/photonic-model.md §3): t_layer = max(t_compute + t_prog, t_mem, t_digital) with
 t_compute = cycles/f, t_prog the weight programming time (:mod:`.mapping`), t_mem = DRAM bytes /
 bandwidth (LT takes the max of compute and memory) and t_digital = digital ops/(lanes*f_dig),
 or 0 when digital work overlaps photonic compute (the default). Layers run one after another at

@@ -3,7 +3,7 @@
 Each table maps the name a configuration uses to a law or a datasheet entry, so switching a
 modelling choice is a one-word config change and adding a device is a one-line table entry.
 
-Converters (photonic-model.md §4): energy per conversion is ``E_ref * law(b) / law(b_ref)``.
+Converters (docs/photonic-model.md §4): energy per conversion is ``E_ref * law(b) / law(b_ref)``.
 DAC laws: ``sp`` = 2^b/(b+1) (SimPhony, SP ``configs/devices/electronics/dac.yml``), ``lt`` =
 2^b/b (LT ``hardware/DAC.py``). ADC laws: ``sar`` = b, linear in bits (SP ``electronics/adc.yml``,
 LT ``hardware/ADC.py``); ``flash`` = 2^b - 1 comparators. Bits above a reference's native bits are

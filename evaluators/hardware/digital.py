@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from .knobs import check, field_specs, knob
+from evaluators.options import Options, knob
+
+from .errors import ConfigError
 from .layers import LayerSpec, LayerTable
 from .memory import traffic
 from .report import headline_metrics
@@ -26,12 +29,15 @@ HOROWITZ = "Horowitz ISSCC 2014: 45 nm INT8 multiply 0.2 + add 0.03 pJ"
 
 
 @dataclass(frozen=True)
-class DigitalReference:
+class DigitalReference(Options):
     """An electronic accelerator: energies in pJ, rates per second, area in mm²."""
+
+    label: ClassVar[str] = "reference."
+    error: ClassVar[type[ConfigError]] = ConfigError
 
     pj_per_mac: float = knob(0.23, 0.0, 100.0, "pJ", HOROWITZ)
     macs_per_s: float = knob(1.024e12, 0.0, 1e18, "MAC/s", "1 024 MACs at 1 GHz", open_low=True)
-    pj_per_op: float = knob(0.1, 0.0, 10.0, "pJ", "photonic-model.md §4.4 e_op")
+    pj_per_op: float = knob(0.1, 0.0, 10.0, "pJ", "docs/photonic-model.md §4.4 e_op")
     ops_per_s: float = knob(2.56e11, 0.0, 1e18, "op/s", "256 lanes at 1 GHz", open_low=True)
     bits: int = knob(8, 1, 32, "bit", "activations and weights in memory")
     sram_pj_per_byte: float = knob(0.46, 0.0, 100.0, "pJ/B", "LT params GB1: 0.92 pJ per 2 B")
@@ -39,10 +45,6 @@ class DigitalReference:
     dram_gbps: float = knob(1000.0, 0.0, 1e5, "GB/s", "HBM 1 TB/s", open_low=True)
     sram_kb: float = knob(2048.0, 0.0, 1e6, "KiB", "as the photonic default")
     area_mm2: float = knob(15.0, 0.0, 1e4, "mm^2", "2 MB SRAM at LT's density + ~0.4 mm² MACs")
-
-    def __post_init__(self) -> None:
-        for spec in _SPECS:
-            check(self, spec)
 
 
 def cost_digital(layers: Sequence[LayerSpec], ref: DigitalReference) -> dict[str, float]:
@@ -67,6 +69,3 @@ def cost_digital(layers: Sequence[LayerSpec], ref: DigitalReference) -> dict[str
         "params": float(np.sum(table.params[table.first_call])),
         **{f"energy_{name}_uj": value / PJ_PER_UJ for name, value in energy_pj.items()},
     }
-
-
-_SPECS = field_specs(DigitalReference)

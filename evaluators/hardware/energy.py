@@ -1,7 +1,7 @@
 """Photonic energy: device energy per event, static power, and per-layer energy by component.
 
 Units: pJ per event, mW for power, GHz for the clock, so E[pJ] = P[mW]/f[GHz] and P[mW] * t[ns]
-= E[pJ]. Equations from photonic-model.md §4 (SP ``onnarchsim/workflow/energy.py``)::
+= E[pJ]. Equations from docs/photonic-model.md §4 (SP ``onnarchsim/workflow/energy.py``)::
 
     E_DAC(b) = 3.57 pJ * law(b)/law(8)        law 2^b/(b+1) (SP) or 2^b/b (LT)
     E_ADC(b) = 1.48 pJ * b/8                   SAR; flash: (2^b-1)/(2^8-1)
@@ -11,8 +11,8 @@ Units: pJ per event, mW for power, GHz for the clock, so E[pJ] = P[mW]/f[GHz] an
 Dynamic energy of a layer (event counts from :mod:`.mapping`): DACs fire per operand symbol,
 modulators per streamed symbol, ADCs once per T cycles (temporal accumulation), PDs and TIAs on
 every node-cycle. The TIA amplifies continuously, so it is charged every cycle and only the ADC
-per T: this reproduces §4.3's T = 3 variant (0.27 pJ/MAC); dividing E_TIA by T as §4's e_pass
-line does would give 0.23.
+per T: this reproduces §4.3's T = 3 variant (0.27 pJ/MAC); dividing E_TIA by T as SimPhony does
+would give 0.23 (§4, "Departure (TIA under temporal accumulation)").
 
 Static power, charged over each layer's elapsed time:
 - laser (LT ``photonic_crossbar.py``, SP): per core P_dBm = S_PD + IL_path + 10*log10(H*W),

@@ -4,8 +4,10 @@ Every mistake a user can make in a hardware description becomes one line that na
 and what it accepts, so a search fails before any work starts and the culprit is obvious.
 """
 
+from evaluators.options import OptionError
 
-class ConfigError(ValueError):
+
+class ConfigError(OptionError):
     """A hardware configuration value is invalid: ``<field>=<value>: <allowed range>``."""
 
 

@@ -2,7 +2,7 @@
 
 The traced graph is the single source of truth; nothing describes the network a second time.
 Every ``nn.Conv2d``, ``nn.ConvTranspose2d`` and ``nn.Linear`` subclass (the noisy photonic layers
-included) stays a leaf and becomes a GEMM (photonic-model.md §1, im2col)::
+included) stays a leaf and becomes a GEMM (docs/photonic-model.md §1, im2col)::
 
     conv:   groups g, N = C_out/g, D = (C_in/g)*kh*kw, M = B*H_out*W_out
     deconv: groups g, N = (C_out/g)*kh*kw, D = C_in/g, M = B*H_in*W_in  (+ col2im adds)

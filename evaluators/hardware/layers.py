@@ -1,6 +1,6 @@
 """What the cost model knows about a network: one :class:`LayerSpec` per executed operation.
 
-A GEMM layer (convolution, linear) is described by its im2col shape (photonic-model.md §1):
+A GEMM layer (convolution, linear) is described by its im2col shape (docs/photonic-model.md §1):
 ``groups`` independent GEMMs Y = W X with W of ``gemm_n x gemm_d`` (output channels x reduction)
 and X of ``gemm_d x gemm_m`` (reduction x pixels), so ``macs = groups * n * d * m``. Every other
 operation is digital, costed by ``digital_ops``. A module called several times (a weight-shared

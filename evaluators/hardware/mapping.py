@@ -1,6 +1,6 @@
 """Mapping GEMMs onto the photonic array: core-passes, cycles, programming and device events.
 
-photonic-model.md §1, §3, §4 (SP ``onnarchsim/workflow/dataflow.py``, LT ``simulator_FFN.py``).
+docs/photonic-model.md §1, §3, §4 (SP ``onnarchsim/workflow/dataflow.py``, LT ``simulator_FFN.py``).
 Per GEMM layer with g groups of W (N x D) times X (D x M) on H x W cores with N_lambda
 wavelengths, R tiles of C cores, sign passes L and temporal accumulation T::
 

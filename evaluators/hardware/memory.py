@@ -1,4 +1,4 @@
-"""Memory traffic per layer (photonic-model.md §4.2; the traffic model is our assumption).
+"""Memory traffic per layer (docs/photonic-model.md §4.2; the traffic model is our assumption).
 
 - DRAM: the network input and output once per inference, and every module's parameters once
   per inference unless all of them fit into the on-chip SRAM (``sram_kb``), in which case they

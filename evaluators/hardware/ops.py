@@ -1,4 +1,4 @@
-"""Digital work of the operations the photonic array does not run (photonic-model.md §4.4).
+"""Digital work of the operations the photonic array does not run (docs/photonic-model.md §4.4).
 
 Ops per operation (e_op each, plus the buffer traffic of :mod:`.memory`):
 - batch norm: 2 per element, or 0 when folded into the conv or linear layer that feeds it alone;

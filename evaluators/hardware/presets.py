@@ -19,7 +19,7 @@ PRESET_OVERRIDES: dict[str, dict[str, Any]] = {
     "lt-dota-b-8bit": {"input_bits": 8, "weight_bits": 8, "adc_bits": 8},
     # DOTA-L: 8 tiles x 2 cores (LT readme, SP LT.yml).
     "lt-dota-l": {"tiles": 8},
-    # One 12x12x12 DPTC core without sharing: the "default core" of photonic-model.md §4.3.
+    # One 12x12x12 DPTC core without sharing: the "default core" of docs/photonic-model.md §4.3.
     "dptc-core": {"tiles": 1, "cores_per_tile": 1, "share_converters": False},
     # Weight-stationary variants of DOTA-B: weights held in MEMS (2 us) or thermo-optic (10 us)
     # shifters instead of being re-modulated every cycle (LT's MZI baseline, §3).

@@ -64,7 +64,7 @@ class HardwareReport:
         return {name: float(np.sum(self.columns[name])) for name in ADDITIVE}
 
     def metrics(self) -> dict[str, float]:
-        """The evaluator's hardware metrics (architecture.md) plus per-component extras."""
+        """The evaluator's hardware metrics (docs/architecture.md) plus per-component extras."""
         t, cfg = self.totals(), self.config
         lanes = cfg.rows * cfg.cols * cfg.wavelengths
         area = sum(self.area_by_component_mm2.values())
@@ -92,7 +92,7 @@ class HardwareReport:
         ]
 
     def to_csv(self, path: str | Path) -> None:
-        """Write ``hardware.csv`` (export layout of architecture.md): one row per layer."""
+        """Write ``hardware.csv`` (export layout of docs/architecture.md): one row per layer."""
         with Path(path).open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
             writer.writeheader()

@@ -8,25 +8,13 @@ residual, which keeps the weight-shared loop of a stage stable however often it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from torch import Tensor, nn
 
 from evaluators.network.layers import ConvBNAct, GhostModule, shortcut
+from evaluators.registry import Registry
 
-BLOCKS: dict[str, type[nn.Module]] = {}
-
-
-def register_block(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
-    """Class decorator adding a block type under ``name`` (the value of ``arch.stageN.block``)."""
-
-    def add(cls: type[nn.Module]) -> type[nn.Module]:
-        if name in BLOCKS:
-            raise ValueError(f"block type {name!r} registered twice")
-        BLOCKS[name] = cls
-        return cls
-
-    return add
+BLOCKS: Registry[type[nn.Module]] = Registry("block type")
+register_block = BLOCKS.register  # class decorator: the name becomes a value of arch.stageN.block
 
 
 @register_block("standard")

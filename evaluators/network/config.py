@@ -11,75 +11,42 @@ keeps per-stage compute roughly level.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from numbers import Integral
-from typing import Any, Protocol
+from typing import Any
 
 from evaluators.network.blocks import BLOCKS
+from evaluators.options import FieldSpec, OptionError, Spec, check, coerce
 
 PREFIX = "arch."
 NUM_STAGES = 3
 
 
-class NetworkConfigError(ValueError):
+class NetworkConfigError(OptionError):
     """A bad design parameter or input size: one line naming the key or size at fault."""
-
-
-class ParamSpec(Protocol):
-    def parse(self, key: str, value: Any) -> Any: ...
-
-
-@dataclass(frozen=True)
-class IntRange:
-    low: int
-    high: int
-
-    def parse(self, key: str, value: Any) -> int:
-        """An int in [low, high]; integral floats (3.0, as some optimisers give) are accepted."""
-        integral = isinstance(value, Integral) and not isinstance(value, bool)
-        if not (integral or (isinstance(value, float) and value.is_integer())):
-            raise NetworkConfigError(f"{key} = {value!r} is not an integer")
-        number = int(value)
-        if not self.low <= number <= self.high:
-            raise NetworkConfigError(f"{key} = {number} is out of range {self.low}..{self.high}")
-        return number
-
-
-@dataclass(frozen=True)
-class Choice:
-    choices: Collection[Any]  # a live registry (dict) works: new entries become valid choices
-
-    def parse(self, key: str, value: Any) -> Any:
-        for choice in self.choices:
-            if choice == value and not isinstance(value, bool):
-                return choice
-        known = ", ".join(map(str, self.choices))
-        raise NetworkConfigError(f"{key} = {value!r} is not one of {known}")
-
-
-@dataclass(frozen=True)
-class Flag:
-    def parse(self, key: str, value: Any) -> bool:
-        if isinstance(value, bool) or (isinstance(value, Integral) and value in (0, 1)):
-            return bool(value)
-        raise NetworkConfigError(f"{key} = {value!r} is not a boolean")
 
 
 def _stage_key(stage: int, name: str) -> str:
     return f"{PREFIX}stage{stage}.{name}"
 
 
-ARCH_PARAMS: dict[str, ParamSpec] = {
-    f"{PREFIX}width": IntRange(4, 64),
-    f"{PREFIX}expansion": IntRange(1, 6),
-    f"{PREFIX}kernel_size": Choice((3, 5)),
-    f"{PREFIX}anytime": Flag(),
-    f"{PREFIX}block": Choice(BLOCKS),
-    f"{PREFIX}iterations": IntRange(1, 4),
-    **{_stage_key(s, "block"): Choice(BLOCKS) for s in range(1, NUM_STAGES + 1)},
-    **{_stage_key(s, "iterations"): IntRange(1, 4) for s in range(1, NUM_STAGES + 1)},
+def _param(kind: type, low: int | None = None, high: int | None = None, **spec: Any) -> FieldSpec:
+    return FieldSpec("", Spec(low, high, **spec), kind, optional=False)
+
+
+_BLOCK = _param(str, choices=BLOCKS)  # a live registry: a registered block is valid at once
+_ITERATIONS = _param(int, 1, 4, unit="repeats of the stage's shared block")
+ARCH_PARAMS: dict[str, FieldSpec] = {
+    f"{PREFIX}width": _param(int, 4, 64, unit="channels of stage 1"),
+    f"{PREFIX}expansion": _param(int, 1, 6, unit="x, inverted bottleneck"),
+    f"{PREFIX}kernel_size": _param(int, choices=(3, 5)),
+    f"{PREFIX}anytime": _param(bool),
+    f"{PREFIX}block": _BLOCK,
+    f"{PREFIX}iterations": _ITERATIONS,
+    **{_stage_key(s, "block"): _BLOCK for s in range(1, NUM_STAGES + 1)},
+    **{_stage_key(s, "iterations"): _ITERATIONS for s in range(1, NUM_STAGES + 1)},
 }
+"""The ``arch.*`` design parameters, validated like every option (:mod:`evaluators.options`)."""
 
 DEFAULT_SPACE: dict[str, tuple[Any, ...]] = {
     "width": (8, 16, 24, 32, 40, 48),
@@ -123,8 +90,12 @@ class NetworkConfig:
             if not key.startswith(PREFIX):
                 continue
             if key not in ARCH_PARAMS:
-                raise NetworkConfigError(f"unknown design parameter {key!r}")
-            values[key.removeprefix(PREFIX)] = ARCH_PARAMS[key].parse(key, value)
+                known = ", ".join(ARCH_PARAMS)
+                raise NetworkConfigError(f"{key}: unknown parameter; known: {known}")
+            spec = ARCH_PARAMS[key]
+            value = coerce(spec, value, key, NetworkConfigError)
+            check(spec, value, key, NetworkConfigError)
+            values[key.removeprefix(PREFIX)] = value
         return cls(
             width=values.get("width", cls.width),
             expansion=values.get("expansion", cls.expansion),

@@ -50,7 +50,7 @@ class GhostModule(nn.Module):
     """GhostNet's module: a 1x1 primary conv makes half the maps, a depthwise conv the rest.
 
     The cheap half costs few MACs but runs at low utilisation on a photonic core (see
-    photonic-model.md §3), which is exactly the trade-off the search should see.
+    docs/photonic-model.md §3), which is exactly the trade-off the search should see.
     """
 
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int = 3, *, relu: bool = True) -> None:

@@ -153,13 +153,13 @@ class SegmentationNet(nn.Module):
 
 
 def build_network(
-    params: Mapping[str, Any], num_classes: int, *, seed: int | None = None
+    params: Mapping[str, Any] | NetworkConfig, num_classes: int, *, seed: int | None = None
 ) -> SegmentationNet:
-    """The network of a design's ``arch.*`` params; ``seed`` makes its initial weights repeatable
-    without touching the global RNG."""
+    """The network of a design's ``arch.*`` params (or their parsed config); ``seed`` makes its
+    initial weights repeatable without touching the global RNG."""
     if num_classes < 1:
         raise NetworkConfigError(f"num_classes = {num_classes} must be at least 1")
-    config = NetworkConfig.from_params(params)
+    config = params if isinstance(params, NetworkConfig) else NetworkConfig.from_params(params)
     if seed is None:
         return SegmentationNet(config, num_classes)
     with torch.random.fork_rng(devices=[]):

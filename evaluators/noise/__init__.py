@@ -1,4 +1,4 @@
-"""Photonic noise and quantization in the forward pass (photonic-model.md §6, §7).
+"""Photonic noise and quantization in the forward pass (docs/photonic-model.md §6, §7).
 
 Every Conv2d/Linear becomes the GEMM Y = W·X of §1 (im2col; D = C_in/g·k² along the wavelengths,
 N = C_out/g on the rows, M = B·H_o·W_o pixels on the columns) and runs, per GEMM tile, as:

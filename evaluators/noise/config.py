@@ -1,4 +1,4 @@
-"""Noise and quantization parameters of one photonic design (photonic-model.md §6).
+"""Noise and quantization parameters of one photonic design (docs/photonic-model.md §6).
 
 The seven hardware fields mirror the cost model's hardware description so that the tiling of the
 forward pass is derived from the same numbers the cost model charges for (aihwkit #260). Every
@@ -11,7 +11,9 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
+from typing import Any, ClassVar, Protocol
+
+from evaluators.options import OptionError, Options, knob
 
 __all__ = [
     "HARDWARE_FIELDS",
@@ -23,7 +25,7 @@ __all__ = [
 ]
 
 
-class NoiseConfigError(ValueError):
+class NoiseConfigError(OptionError):
     """A noise configuration field is out of range: the message is one line naming the field."""
 
 
@@ -48,6 +50,10 @@ HARDWARE_FIELDS: tuple[str, ...] = (
     "wavelengths",
     "temporal_accumulation",
 )
+
+DPTC = "SimPhony configs/design/cores/dptc.yml"
+LT = "Lightening-Transformer hardware_simulator/ "
+AIHWKIT = "aihwkit: 0.0175 of w_max, split evenly with the static part"
 
 SIGMA_FIELDS: tuple[str, ...] = (
     "sigma_in",
@@ -77,41 +83,12 @@ OUTPUT_NOISE_MODELS: dict[str, Callable[[int, float], float]] = {
 Product units: one full-scale product |x̂·ŵ| = 1, so the ADC full scale is n/G of them.
 """
 
-_INT_RANGES: dict[str, tuple[int, int]] = {
-    "input_bits": (2, 16),
-    "weight_bits": (2, 16),
-    "adc_bits": (2, 16),
-    "rows": (1, 4096),
-    "cols": (1, 4096),
-    "wavelengths": (1, 256),
-    "temporal_accumulation": (1, 256),
-    "noise_reuse": (1, 1024),
-}
-_FLOAT_RANGES: dict[str, tuple[float, float]] = {
-    **dict.fromkeys(SIGMA_FIELDS, (0.0, 10.0)),
-    "adc_gain": (1.0, 1e6),
-    "ring_fwhm_nm": (1e-6, 1e3),
-    "fsr_nm": (1e-3, 1e4),
-}
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _reject(name: str, value: object, allowed: str) -> NoReturn:
-    raise NoiseConfigError(f"NoiseConfig.{name} = {value!r}: must be {allowed}")
-
 
 @dataclass(frozen=True)
-class NoiseConfig:
+class NoiseConfig(Options):
     """Converter resolutions, tiling and error magnitudes of the analog GEMM.
 
-    Hardware (defaults: the DPTC core of photonic-model.md §2): ``*_bits`` are converter
+    Hardware (defaults: the DPTC core of docs/photonic-model.md §2): ``*_bits`` are converter
     resolutions; a GEMM tile is ``rows`` × ``cols`` dot-product nodes, each summing
     n = ``wavelengths`` · ``temporal_accumulation`` products per ADC conversion.
 
@@ -140,38 +117,27 @@ class NoiseConfig:
     dynamic-noise samples, at random offsets (``randomness.NoiseSource``); 1 is exact i.i.d.
     """
 
-    input_bits: int = 4
-    weight_bits: int = 4
-    adc_bits: int = 4
-    rows: int = 12
-    cols: int = 12
-    wavelengths: int = 12
-    temporal_accumulation: int = 1
-    sigma_in: float = 0.03
-    sigma_in_static: float = 0.0
-    sigma_w: float = 0.0175 / math.sqrt(2.0)
-    sigma_w_static: float = 0.0175 / math.sqrt(2.0)
-    sigma_out: float = 0.05
-    output_noise: str = "sqrt_n"
-    adc_gain: float = 4.0
-    crosstalk: bool = True
-    ring_fwhm_nm: float = 0.228
-    fsr_nm: float = 20.0
-    noise_reuse: int = 16
+    label: ClassVar[str] = "noise."
+    error: ClassVar[type[NoiseConfigError]] = NoiseConfigError
 
-    def __post_init__(self) -> None:
-        for name, (lo, hi) in _INT_RANGES.items():
-            value = getattr(self, name)
-            if not (_is_int(value) and lo <= value <= hi):
-                _reject(name, value, f"an int in [{lo}, {hi}]")
-        for name, (flo, fhi) in _FLOAT_RANGES.items():
-            value = getattr(self, name)
-            if not (_is_number(value) and flo <= value <= fhi):
-                _reject(name, value, f"a number in [{flo}, {fhi}]")
-        if self.output_noise not in OUTPUT_NOISE_MODELS:
-            _reject("output_noise", self.output_noise, f"one of {sorted(OUTPUT_NOISE_MODELS)}")
-        if not isinstance(self.crosstalk, bool):
-            _reject("crosstalk", self.crosstalk, "True or False")
+    input_bits: int = knob(4, 2, 16, "bit", DPTC)
+    weight_bits: int = knob(4, 2, 16, "bit", DPTC)
+    adc_bits: int = knob(4, 2, 16, "bit", DPTC)
+    rows: int = knob(12, 1, 4096, "nodes", DPTC)
+    cols: int = knob(12, 1, 4096, "nodes", DPTC)
+    wavelengths: int = knob(12, 1, 256, "channels", DPTC)
+    temporal_accumulation: int = knob(1, 1, 256, "cycles", LT + "params default.yaml")
+    sigma_in: float = knob(0.03, 0.0, 10.0, "of s_x", LT + "input encoder noise")
+    sigma_in_static: float = knob(0.0, 0.0, 10.0, "of s_x", "no published figure: off")
+    sigma_w: float = knob(0.0175 / math.sqrt(2.0), 0.0, 10.0, "of s_w", AIHWKIT)
+    sigma_w_static: float = knob(0.0175 / math.sqrt(2.0), 0.0, 10.0, "of s_w", AIHWKIT)
+    sigma_out: float = knob(0.05, 0.0, 10.0, "", LT + "output noise (scaled by output_noise)")
+    output_noise: str = knob("sqrt_n", choices=OUTPUT_NOISE_MODELS, source="TorchONN; aihwkit")
+    adc_gain: float = knob(4.0, 1.0, 1e6, "", "CamVid sweep, benchmarks/RESULTS.md")
+    crosstalk: bool = knob(True, source="docs/photonic-model.md §6.2")
+    ring_fwhm_nm: float = knob(0.228, 1e-6, 1e3, "nm", "TorchONN ring, Q ~ 6 755")
+    fsr_nm: float = knob(20.0, 1e-3, 1e4, "nm", "TorchONN")
+    noise_reuse: int = knob(16, 1, 1024, "samples per normal", "simulation knob, not physics")
 
     @property
     def fan_in(self) -> int:
@@ -192,15 +158,6 @@ class NoiseConfig:
             raise NoiseConfigError(f"hardware object {type(hw).__name__} lacks {lacking}")
         return cls.create(**{name: getattr(hw, name) for name in HARDWARE_FIELDS}, **overrides)
 
-    @classmethod
-    def create(cls, **fields: Any) -> NoiseConfig:
-        """The constructor, but an unknown field name is a NoiseConfigError, not a TypeError."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(fields) - known)
-        if unknown:
-            raise NoiseConfigError(f"NoiseConfig has no field {unknown[0]!r}")
-        return cls(**fields)
-
     def scaled(self, factor: float) -> NoiseConfig:
         """All five sigmas times ``factor`` ("high noise" runs, noise-range training).
 
@@ -208,5 +165,5 @@ class NoiseConfig:
         static errors keep their chip draws, so ``scaled`` of one chip is the same chip, noisier.
         """
         if not 0.0 <= factor <= 1e3:
-            raise NoiseConfigError(f"NoiseConfig.scaled factor = {factor!r}: must be in [0, 1000]")
+            raise NoiseConfigError(f"noise scale factor={factor!r} out of range: allowed [0, 1000]")
         return dataclasses.replace(self, **{n: getattr(self, n) * factor for n in SIGMA_FIELDS})

@@ -1,4 +1,4 @@
-"""WDM crosstalk of a micro-ring bank (photonic-model.md §6.2).
+"""WDM crosstalk of a micro-ring bank (docs/photonic-model.md §6.2).
 
 A ring tuned to channel i also passes a Lorentzian fraction X(Δλ) = δ²/(Δλ² + δ²) of a channel
 detuned by Δλ, with δ = FWHM/2. N_λ channels share one free spectral range, so neighbours sit

@@ -1,11 +1,11 @@
 """Conv2d and Linear that run on the photonic tile model when a noise state is attached.
 
 Without a state they are their parents, call for call (float training, jit tracing, the cost
-model's fx tracing). With one, the layer becomes the GEMM of photonic-model.md §1 and runs
+model's fx tracing). With one, the layer becomes the GEMM of docs/photonic-model.md §1 and runs
 through :mod:`.tiling` in chunks of output columns, so that intermediates stay cache-sized.
 
 Noise-aware training differentiates the tile itself (straight-through rounding, clipped
-gradients at the converters, photonic-model.md §6.1) as long as its partial sums fit in memory:
+gradients at the converters, docs/photonic-model.md §6.1) as long as its partial sums fit in memory:
 autograd keeps each of them for the backward pass, nb = ⌈D/(N_λ·T)⌉ per output, so a wide layer
 on a 1-wavelength chip would hold tens of GB for one small batch (the corner a supernet's
 noise-aware training visits). Above ``GRAPH_CONVERSIONS`` partial sums a layer instead runs the

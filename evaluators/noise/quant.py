@@ -1,4 +1,4 @@
-"""Converter models (DAC and ADC) with straight-through gradients (photonic-model.md §6.1, §7).
+"""Converter models (DAC and ADC) with straight-through gradients (docs/photonic-model.md §6.1, §7).
 
 Both converters are symmetric mid-tread quantizers with q = 2^(b−1) − 1 levels per sign. The
 tile works in *code units* (values pre-multiplied by q) so that one multiply per element does

@@ -1,4 +1,4 @@
-"""The analog GEMM Y = W·X of one layer, block by block (photonic-model.md §6.1).
+"""The analog GEMM Y = W·X of one layer, block by block (docs/photonic-model.md §6.1).
 
 Shapes: g groups, N output rows, reduction D padded to nb blocks of n = N_λ·T, and L columns per
 chunk (the pixels of a few lines of every image in the batch). Weights are prepared once per

@@ -31,6 +31,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from evaluators.data import SegmentationData
+from evaluators.keys import content_key
 from evaluators.supernet.errors import SupernetError
 from evaluators.supernet.model import Supernet
 from evaluators.supernet.space import SupernetSpace
@@ -65,13 +66,7 @@ class SupernetRecipe:
 
     @property
     def key(self) -> str:
-        return key_of(self.identity())
-
-
-def key_of(identity: Mapping[str, Any]) -> str:
-    """The content key of a recipe's plain-data identity."""
-    blob = json.dumps(identity, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+        return content_key(self.identity())
 
 
 def fingerprint(data: SegmentationData) -> str:
@@ -159,7 +154,7 @@ def read_record(path: Path, key: str | None = None) -> dict[str, Any]:
         raise SupernetError(f"{path}: not a supernet file of format {FORMAT}")
     if checksum(record["tensors"]) != record["checksum"]:
         raise SupernetError(f"{path}: checksum mismatch (the file is corrupt)")
-    if key_of(record["recipe"]) != record["key"]:
+    if content_key(record["recipe"]) != record["key"]:
         raise SupernetError(f"{path}: its recipe does not match its key {record['key']}")
     if key is not None and record["key"] != key:
         raise SupernetError(f"{path}: holds supernet {record['key']}, expected {key}")

@@ -22,15 +22,15 @@ trained here, which costs nothing at scoring since inference uses the final outp
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from evaluators.accuracy import DYNAMIC_OFFSET
 from evaluators.data import SegmentationData
 from evaluators.noise import NoiseConfig
+from evaluators.options import Options, knob
 from evaluators.supernet.errors import SupernetError
 from evaluators.supernet.model import Supernet
 from evaluators.supernet.space import SupernetSpace
@@ -59,46 +59,24 @@ SAMPLERS: dict[str, Sampler] = {"uniform": _uniform, "sandwich": _sandwich}
 
 
 @dataclass(frozen=True)
-class SupernetSettings:
+class SupernetSettings(Options):
     """How a supernet is trained (the evaluator's ``supernet`` option); all of it is part of
     the cache key."""
 
-    epochs: int = 30
-    sampling: str = "sandwich"
-    paths_per_step: int = 4
-    batch_size: int = 16
-    lr: float = 1e-2
-    noise_epochs: int = 1
-    noise_batch_size: int = 4
-    noise_lr: float = 2e-3
-    noise_images: int | None = None  # None: the whole training split
+    label: ClassVar[str] = "supernet."
 
-    def __post_init__(self) -> None:
-        if self.sampling not in SAMPLERS:
-            raise SupernetError(
-                f"supernet.sampling = {self.sampling!r}: choose one of {', '.join(SAMPLERS)}"
-            )
-        for name in ("epochs", "paths_per_step", "batch_size", "noise_batch_size"):
-            if getattr(self, name) < 1:
-                raise SupernetError(f"supernet.{name} = {getattr(self, name)}: must be >= 1")
-        if self.noise_images is not None and self.noise_images < self.noise_batch_size:
-            raise SupernetError(
-                f"supernet.noise_images = {self.noise_images}: must be >= noise_batch_size"
-            )
-        if self.noise_epochs < 0:
-            raise SupernetError(f"supernet.noise_epochs = {self.noise_epochs}: must be >= 0")
-        for name in ("lr", "noise_lr"):
-            if not getattr(self, name) > 0:
-                raise SupernetError(f"supernet.{name} = {getattr(self, name)}: must be > 0")
-
-    @classmethod
-    def create(cls, **fields: Any) -> SupernetSettings:
-        """The constructor, but an unknown name is a one-line SupernetError."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(fields) - known)
-        if unknown:
-            raise SupernetError(f"unknown supernet option {unknown[0]!r}; known: {sorted(known)}")
-        return cls(**fields)
+    epochs: int = knob(30, 1, None, "epochs", "path-sampling phase")
+    sampling: str = knob("sandwich", choices=SAMPLERS, source="BigNAS sandwich rule; SPOS uniform")
+    paths_per_step: int = knob(4, 1, None, "designs", "BigNAS: largest, smallest, 2 random")
+    batch_size: int = knob(16, 1, None, "images")
+    lr: float = knob(1e-2, 0.0, None, "", "AdamW peak of the one-cycle schedule", open_low=True)
+    noise_epochs: int = knob(1, 0, None, "epochs", "noise-aware phase")
+    noise_batch_size: int = knob(4, 1, None, "images")
+    noise_lr: float = knob(2e-3, 0.0, None, "", "as noise-aware fine-tuning", open_low=True)
+    noise_images: int | None = knob(
+        None, "noise_batch_size", None, "images", "None: the whole training split",
+        note="at least one noise batch",
+    )  # fmt: skip
 
 
 def train_supernet(

@@ -20,7 +20,6 @@ Only the evaluator protocol and the CLI are used, so the script outlives refacto
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -34,9 +33,9 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
 from dse.evaluator import clean_metrics, prepare_options, setup_evaluator  # noqa: E402
+from tests.support.reference import comparable, report_table  # noqa: E402
 
 TARGET = "evaluators.photonic_segmentation:PhotonicSegmentationEvaluator"
-VOLATILE = ("train_s",)  # wall-clock metrics: never compared
 QUICKSTART_ARGS = ["--budget", "8", "--population", "4", "--seed", "0", "--workers", "2"]
 
 BLOCKS = ["standard", "depthwise", "ghost"]
@@ -91,11 +90,6 @@ DESIGNS: list[dict[str, Any]] = [
         "hw.wavelengths": 16,
     },
 ]
-REPORT_ROW = re.compile(r"^\| (?P<name>[^|]+?) \| (?P<value>[^|]+?) \|$")
-
-
-def comparable(metrics: dict[str, float]) -> dict[str, float]:
-    return {k: v for k, v in sorted(metrics.items()) if k not in VOLATILE}
 
 
 def record_quickstart() -> list[dict[str, Any]]:
@@ -117,13 +111,6 @@ def record_quickstart() -> list[dict[str, Any]]:
         }
         for t in sorted(trials, key=lambda t: t["number"])
     ]
-
-
-def report_table(text: str) -> dict[str, str]:
-    """The ``| metric | value |`` rows of report.md's metrics section."""
-    section = text.split("## Metrics", 1)[1].split("##", 1)[0]
-    rows = (REPORT_ROW.match(line) for line in section.splitlines())
-    return {m["name"]: m["value"] for m in rows if m and m["name"] not in ("metric", "---")}
 
 
 def record_evaluator() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The trade-offs the search must see (photonic-model.md §3): idle arrays and shared weights."""
+"""The trade-offs the search must see (docs/photonic-model.md §3): idle arrays, shared weights."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""photonic-model.md §4.3 and §5: the default 12x12x12 4-bit 5 GHz core against the worked example.
+"""docs/photonic-model.md §4.3 and §5: the default 12x12x12 4-bit 5 GHz core, worked example.
 
 The example excludes laser, memory and digital energy and counts the MRR hold per core-pass; a
 large standard convolution that fills the array (U = 1) reproduces it per MAC.

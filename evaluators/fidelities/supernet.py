@@ -1,0 +1,108 @@
+"""``fidelity: supernet``: every design inherits its slice of one weight-sharing supernet.
+
+``prepare`` trains one supernet over the search space's domains (options ``supernet: {...}``,
+see :class:`evaluators.supernet.SupernetSettings`), once per content key, cached under
+``<cache_dir>/supernets/``; every worker loads it once; every design then gets its slice of the
+weights and batch-norm statistics of its own from ``recalibration_images`` training images
+(:mod:`evaluators.supernet.recalibration`). Seconds per design instead of minutes of training;
+``benchmarks/ranking_fidelity.py`` measures how well its ranking agrees with standalone training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from evaluators.data import SegmentationData
+from evaluators.design import Design, hardware_of, noise_of
+from evaluators.fidelities.base import Cost, Fidelity, register_fidelity
+from evaluators.keys import content_key
+from evaluators.segmentation_options import EvaluatorOptionsError
+from evaluators.supernet import (
+    Supernet,
+    SupernetRecipe,
+    SupernetSettings,
+    SupernetSpace,
+    fingerprint,
+    load_supernet,
+    obtain_supernet,
+    recalibrate_bn,
+    recalibration_images,
+)
+
+
+@register_fidelity("supernet")
+class Inherited(Fidelity):
+    """Weights sliced from the trained supernet, batch norm recalibrated per design."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._supernet: Supernet | None = None
+
+    def prepare(self, cache_dir: Path, domains: Mapping[str, Any]) -> dict[str, Any]:
+        """Train the supernet of ``domains`` unless a valid one with its key is cached."""
+        options = self.options
+        data = options.load_data()  # on the driver: it trains on all its cores, not `threads`
+        path = obtain_supernet(
+            self.recipe(SupernetSpace.from_domains(domains), data),
+            cache_dir,
+            data,
+            noise_of=lambda hw: noise_of(hardware_of(hw, options), options),
+            device=options.device,
+        )
+        return {"supernet_path": str(path)}
+
+    def setup(self) -> None:
+        if self.options.supernet_path is not None:
+            self._supernet = load_supernet(Path(self.options.supernet_path))
+
+    def network(self, design: Design, data: SegmentationData) -> nn.Module:
+        network = self.supernet.network(design.params)
+        recalibrate_bn(network, recalibration_images(data, self.options.recalibration_images))
+        return network
+
+    def key(self, design: Design) -> str:
+        supernet = Path(self.options.supernet_path or "untrained").stem  # the file is its key
+        recalibration = [self.options.recalibration_images, self.options.dataset]
+        return content_key([supernet, dict(design.params), recalibration])
+
+    def cost(self, train_images: int) -> Cost:
+        settings = SupernetSettings.create(**self.options.supernet)
+        noisy = min(settings.noise_images or train_images, train_images)
+        return Cost(
+            float_once=settings.epochs * train_images,
+            noisy_once=settings.noise_epochs * noisy,
+            float_per_design=min(self.options.recalibration_images, train_images),
+        )
+
+    @property
+    def supernet(self) -> Supernet:
+        """The trained supernet ``prepare`` made (loaded once per worker)."""
+        if self._supernet is None:
+            if self.options.supernet_path is None:
+                raise EvaluatorOptionsError(
+                    "fidelity 'supernet' needs a trained supernet: run prepare(cache_dir, domains)"
+                    " first (dse search does), or use fidelity: standalone"
+                )
+            self._supernet = load_supernet(Path(self.options.supernet_path))
+        return self._supernet
+
+    def recipe(self, space: SupernetSpace, data: SegmentationData) -> SupernetRecipe:
+        """What the supernet of ``space`` depends on; its key names the cache file."""
+        options = self.options
+        return SupernetRecipe(
+            space=space,
+            settings=SupernetSettings.create(**options.supernet),
+            num_classes=data.num_classes,
+            seed=options.seed,
+            data_fingerprint=fingerprint(data),
+            context={
+                "dataset": options.dataset,
+                "image_size": options.image_size,
+                "noise": options.noise,
+                "hardware": options.hardware,
+            },
+        )

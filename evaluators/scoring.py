@@ -1,0 +1,83 @@
+"""Scoring one trained design: accuracy under its own noise, and its cost, photonic and digital.
+
+:func:`score` is the one place a design's metrics are computed: the evaluator's ``evaluate``
+reports its :meth:`Score.metrics`, ``export`` writes the same :class:`Score` into its report and
+files, and ``dse verify`` re-runs ``evaluate`` with other options, so a verified, an exported and
+a searched design are measured alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from torch import nn
+
+from evaluators.accuracy import clean_miou, noisy_miou
+from evaluators.data import SegmentationData
+from evaluators.design import Design
+from evaluators.hardware import (
+    DigitalReference,
+    HardwareReport,
+    cost_digital,
+    cost_network,
+    extract_layers,
+)
+from evaluators.segmentation_options import SegmentationOptions
+
+DIGITAL_METRICS = ("throughput_fps", "latency_ms", "energy_uj", "power_w")  # as digital_*
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Validation mIoU: under noise (mean and spread over simulated chips) and in float32."""
+
+    miou: float
+    miou_std: float
+    miou_clean: float
+
+
+@dataclass(frozen=True)
+class Score:
+    """A design's costs on its photonic hardware and on the digital reference, and its accuracy
+    (None when only the hardware was evaluated)."""
+
+    photonic: HardwareReport
+    digital: Mapping[str, float]
+    accuracy: Accuracy | None = None
+
+    def metrics(self) -> dict[str, float]:
+        """The evaluator's metrics (docs/architecture.md): hardware, ``digital_*``, accuracy."""
+        metrics = self.photonic.metrics()
+        metrics.update({f"digital_{name}": self.digital[name] for name in DIGITAL_METRICS})
+        if self.accuracy is not None:
+            accuracy = self.accuracy
+            metrics.update(
+                miou=accuracy.miou, miou_std=accuracy.miou_std, miou_clean=accuracy.miou_clean
+            )
+        return metrics
+
+
+def score(
+    network: nn.Module,
+    design: Design,
+    options: SegmentationOptions,
+    data: SegmentationData | None = None,
+) -> Score:
+    """Cost ``network`` on the design's hardware and the digital reference; with ``data``, also
+    measure its accuracy on ``options.noise_samples`` chips of the design's noise model."""
+    layers = extract_layers(network, options.input_shape)
+    photonic = cost_network(layers, design.hardware)
+    digital = cost_digital(layers, DigitalReference.create(**options.reference))
+    if data is None:
+        return Score(photonic, digital)
+    noisy = noisy_miou(
+        network,
+        data,
+        design.noise,
+        samples=options.noise_samples,
+        seed=options.seed,
+        device=options.device,
+    )
+    clean = clean_miou(network, data, options.device)
+    return Score(photonic, digital, Accuracy(noisy.miou, noisy.miou_std, clean))
