@@ -1,4 +1,4 @@
-"""Record the reference behaviour that tests/test_behaviour.py compares against.
+"""Record the reference behaviour that tests/evaluators/test_behaviour.py compares against.
 
 Run by hand, from the repository root, only when a change is *meant* to alter results (a new
 training recipe, a cost-model fix); say so in the commit that replaces the files:

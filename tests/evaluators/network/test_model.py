@@ -1,33 +1,18 @@
-"""The network family: every block type x iteration count x width builds, runs forward and
-backward, traces (fx, jit), and rejects bad designs and sizes in one line."""
+"""evaluators.network.model: every design builds, runs, traces and checks its input."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import torch
 import torch.fx
 from torch import nn
 
-from evaluators.network import (
-    BLOCKS,
-    DEFAULT_SPACE,
-    NetworkConfig,
-    NetworkConfigError,
-    StageConfig,
-    build_network,
-    register_block,
-)
+from evaluators.network import BLOCKS, DEFAULT_SPACE, NetworkConfigError, build_network
+from tests.support.network import NUM_CLASSES, design
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-NUM_CLASSES = 5
-
-
-def design(block: str, iterations: int = 1, width: int = 8, **extra: Any) -> dict[str, Any]:
-    return {"arch.width": width, "arch.block": block, "arch.iterations": iterations, **extra}
 
 
 @pytest.mark.parametrize(
@@ -106,55 +91,6 @@ def test_seeded_build_is_repeatable() -> None:
     assert not torch.equal(first["stem.0.weight"], other["stem.0.weight"])
 
 
-# --- NetworkConfig ---------------------------------------------------------------------------
-
-
-def test_from_params_reads_arch_keys_and_ignores_others() -> None:
-    config = NetworkConfig.from_params(
-        {
-            "arch.width": 24.0,  # integral floats, as some optimisers produce, are fine
-            "arch.expansion": 6,
-            "arch.kernel_size": 5,
-            "arch.block": "ghost",
-            "arch.stage2.block": "depthwise",
-            "arch.iterations": 2,
-            "arch.stage3.iterations": 4,
-            "arch.anytime": True,
-            "hw.bits": 4,
-            "hw.array_size": 16,
-        }
-    )
-    assert config.width == 24 and config.stage_widths == (24, 48, 96)
-    assert config.stages == (
-        StageConfig("ghost", 2),
-        StageConfig("depthwise", 2),
-        StageConfig("ghost", 4),
-    )
-    assert config.anytime and config.downsampling == 16
-    assert NetworkConfig.from_params(config.to_params()) == config
-    assert NetworkConfig.from_params({}) == NetworkConfig()
-
-
-@pytest.mark.parametrize(
-    ("params", "fragments"),
-    [
-        ({"arch.depth": 3}, ("arch.depth: unknown parameter; known: arch.width",)),
-        ({"arch.width": 100}, ("arch.width=100 out of range", "allowed [4, 64]")),
-        ({"arch.width": 8.5}, ("arch.width=8.5: expected int",)),
-        ({"arch.stage2.iterations": 0}, ("arch.stage2.iterations=0 out of range", "[1, 4]")),
-        ({"arch.stage1.block": "dense"}, ("arch.stage1.block='dense': one of standard",)),
-        ({"arch.kernel_size": 4}, ("arch.kernel_size=4: one of 3, 5",)),
-        ({"arch.anytime": "maybe"}, ("arch.anytime='maybe': expected bool",)),
-    ],
-)
-def test_bad_params_fail_in_one_line(params: dict[str, Any], fragments: tuple[str, ...]) -> None:
-    with pytest.raises(NetworkConfigError) as error:
-        build_network(params, NUM_CLASSES)
-    message = str(error.value)
-    assert "\n" not in message
-    assert all(fragment in message for fragment in fragments), message
-
-
 @pytest.mark.parametrize("size", [(30, 32), (32, 40)])
 def test_input_size_not_divisible(size: tuple[int, int]) -> None:
     model = build_network(design("standard"), NUM_CLASSES)
@@ -164,35 +100,3 @@ def test_input_size_not_divisible(size: tuple[int, int]) -> None:
     assert f"{size[0]}x{size[1]}" in message and "16" in message and "\n" not in message
     with pytest.raises(NetworkConfigError):
         torch.fx.symbolic_trace(model)(torch.rand(1, 3, *size))
-
-
-@pytest.fixture
-def restore_blocks() -> Iterator[None]:
-    saved = dict(BLOCKS)
-    yield
-    BLOCKS.clear()
-    BLOCKS.update(saved)
-
-
-@pytest.mark.usefixtures("restore_blocks")
-def test_registering_a_block_makes_it_a_valid_choice() -> None:
-    @register_block("plain")
-    class PlainBlock(nn.Sequential):
-        def __init__(
-            self,
-            in_ch: int,
-            out_ch: int,
-            *,
-            stride: int = 1,
-            expansion: int = 1,
-            kernel_size: int = 3,
-        ) -> None:
-            super().__init__(
-                nn.Conv2d(in_ch, out_ch, kernel_size, stride, kernel_size // 2), nn.ReLU()
-            )
-
-    model = build_network(design("plain"), NUM_CLASSES)
-    assert isinstance(model.get_submodule("stages.0.1.block"), PlainBlock)
-    assert model(torch.rand(1, 3, 16, 16)).shape == (1, NUM_CLASSES, 16, 16)
-    with pytest.raises(ValueError, match="twice"):
-        register_block("plain")(PlainBlock)

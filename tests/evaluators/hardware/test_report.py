@@ -20,8 +20,7 @@ from evaluators.hardware import (
     evaluate_hardware,
     extract_layers,
 )
-
-from .conftest import SharedBlockNet
+from tests.support.hardware import SharedBlockNet
 
 METRICS = {"throughput_fps", "latency_ms", "energy_uj", "power_w", "area_mm2", "macs", "params"}
 COMPONENT_KEYS = {

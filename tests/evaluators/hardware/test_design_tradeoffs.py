@@ -9,8 +9,7 @@ import torch
 from torch import nn
 
 from evaluators.hardware import HardwareConfig, cost_network, extract_layers
-
-from .conftest import SharedBlockNet
+from tests.support.hardware import SharedBlockNet
 
 SHAPE = (1, 32, 96, 128)  # §3's example: 32 channels at 96x128 on the default core
 

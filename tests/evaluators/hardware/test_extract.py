@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from evaluators.hardware import ExtractionError, extract_layers
-
-from .conftest import SharedBlockNet, only_gemm
+from tests.support.hardware import SharedBlockNet, only_gemm
 
 
 class NoisyConv2d(nn.Conv2d):

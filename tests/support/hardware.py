@@ -1,22 +1,14 @@
-"""Shared helpers for the hardware-model tests: tiny networks with hand-computable layers."""
+"""Helpers of the hardware-model tests: tiny networks with hand-computable layers."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-import pytest
 import torch
 from torch import nn
 
 from evaluators.hardware import HardwareConfig, LayerSpec, extract_layers
-
-torch.set_num_threads(1)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    torch.set_num_threads(1)
 
 
 def small_config(**overrides: Any) -> HardwareConfig:

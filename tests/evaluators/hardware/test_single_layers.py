@@ -13,8 +13,7 @@ import torch
 from torch import nn
 
 from evaluators.hardware import HardwareReport, cost_network, extract_layers
-
-from .conftest import small_config
+from tests.support.hardware import small_config
 
 CONV = (nn.Conv2d(8, 6, 3, padding=1), (1, 8, 6, 6))  # N = 6, D = 72, M = 36
 

@@ -14,31 +14,11 @@ import yaml
 
 from evaluators.accuracy import noisy_miou
 from evaluators.design import Design, hardware_of
-from evaluators.fidelities import standalone
 from evaluators.noise import NoiseConfig
 from evaluators.options import OptionError
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
-from evaluators.training import evaluate_miou
+from tests.support.photonic_segmentation import DESIGN, SMALL
 
-SMALL = {
-    "fidelity": "standalone",  # these tests are about training each design; see test_supernet.py
-    "dataset": "synthetic",
-    "image_size": (32, 32),
-    "num_train": 64,
-    "num_val": 32,
-    "epochs": 3,
-    "noise_samples": 2,
-    "threads": 1,
-}
-DESIGN = {
-    "arch.width": 8,
-    "arch.stage3.block": "ghost",
-    "arch.stage3.iterations": 2,
-    "hw.bits": 6,
-    "hw.adc_bits": 6,
-    "hw.array_size": 16,
-    "hw.wavelengths": 8,
-}
 CONTRACT = (
     "miou",
     "miou_std",
@@ -73,28 +53,6 @@ def test_hardware_only_trains_nothing_and_follows_the_hardware(one_thread: None)
     cheaper = evaluator.evaluate({**DESIGN, "hw.bits": 3})
     assert faster["throughput_fps"] > base["throughput_fps"]
     assert cheaper["energy_uj"] < base["energy_uj"]
-
-
-def test_trained_weights_are_cached_for_export(
-    one_thread: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    evaluator = PhotonicSegmentationEvaluator(**SMALL, cache_dir=str(tmp_path))
-    metrics = evaluator.evaluate(DESIGN)
-    cached = list((tmp_path / "weights").glob("*.pt"))
-    assert len(cached) == 1
-    design = Design.resolve(DESIGN, evaluator.options)
-    assert cached[0].stem == evaluator.fidelity.key(design)
-    monkeypatch.setattr(standalone, "train", _no_training)
-    network = evaluator.fidelity.network(design, evaluator.data)  # loads, no training
-    data = evaluator.data
-    reloaded = evaluate_miou(
-        network, data.val_images, data.val_labels, num_classes=data.num_classes
-    ).miou
-    assert reloaded == pytest.approx(metrics["miou_clean"])
-
-
-def _no_training(*args: Any, **kwargs: Any) -> None:
-    raise AssertionError("trained although the weights are cached")
 
 
 def test_low_precision_and_high_noise_cost_accuracy(one_thread: None) -> None:

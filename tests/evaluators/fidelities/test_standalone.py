@@ -1,0 +1,36 @@
+"""evaluators.fidelities.standalone: trained weights are cached for export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluators.design import Design
+from evaluators.fidelities import standalone
+from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
+from evaluators.training import evaluate_miou
+from tests.support.photonic_segmentation import DESIGN, SMALL
+
+
+def test_trained_weights_are_cached_for_export(
+    one_thread: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evaluator = PhotonicSegmentationEvaluator(**SMALL, cache_dir=str(tmp_path))
+    metrics = evaluator.evaluate(DESIGN)
+    cached = list((tmp_path / "weights").glob("*.pt"))
+    assert len(cached) == 1
+    design = Design.resolve(DESIGN, evaluator.options)
+    assert cached[0].stem == evaluator.fidelity.key(design)
+    monkeypatch.setattr(standalone, "train", _no_training)
+    network = evaluator.fidelity.network(design, evaluator.data)  # loads, no training
+    data = evaluator.data
+    reloaded = evaluate_miou(
+        network, data.val_images, data.val_labels, num_classes=data.num_classes
+    ).miou
+    assert reloaded == pytest.approx(metrics["miou_clean"])
+
+
+def _no_training(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("trained although the weights are cached")

@@ -1,0 +1,194 @@
+"""evaluators.fidelities.supernet: prepare, cache, scores and export via the evaluator."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+
+import evaluators.supernet.cache as cache_module
+from dse.evaluator import prepare_options
+from dse.space import load_space
+from evaluators.design import Design
+from evaluators.fidelities.supernet import Inherited
+from evaluators.network import build_network
+from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
+from evaluators.supernet import (
+    Supernet,
+    SupernetError,
+    SupernetSpace,
+    load_supernet,
+    recalibrate_bn,
+    recalibration_images,
+)
+from evaluators.supernet.cache import read_record
+from tests.support.supernet import DESIGN, DOMAINS, OPTIONS, QUICK, QUICK_DOMAINS
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A supernet of DOMAINS trained by the evaluator's prepare, and the options workers get."""
+    torch.set_num_threads(1)
+    cache = tmp_path_factory.mktemp("cache")
+    extra = PhotonicSegmentationEvaluator(**OPTIONS).prepare(cache, DOMAINS)
+    return {"cache": cache, "options": {**OPTIONS, **extra}}
+
+
+def test_scores_come_from_the_trained_supernet(trained: dict[str, Any]) -> None:
+    worker = PhotonicSegmentationEvaluator(**trained["options"])
+    worker.setup()
+    metrics = worker.evaluate(DESIGN)
+    assert 0.0 < metrics["miou"] <= 1.0 and metrics["macs"] > 0
+    again = worker.evaluate(DESIGN)  # same chips, same statistics
+    for name in ("miou", "miou_clean", "energy_uj"):
+        assert again[name] == pytest.approx(metrics[name]), name
+    fidelity = worker.fidelity
+    assert isinstance(fidelity, Inherited)
+    fidelity._supernet = Supernet(fidelity.supernet.space, worker.data.num_classes, seed=0)
+    assert worker.evaluate(DESIGN)["miou_clean"] < metrics["miou_clean"] - 0.05
+
+
+def test_scored_network_is_the_standalone_build_with_sliced_weights(
+    trained: dict[str, Any],
+) -> None:
+    worker = PhotonicSegmentationEvaluator(**trained["options"])
+    fidelity = worker.fidelity
+    assert isinstance(fidelity, Inherited)
+    scored = fidelity.network(Design.resolve(DESIGN, worker.options), worker.data)
+    standalone = build_network(DESIGN, worker.data.num_classes, seed=7)
+    standalone.load_state_dict({k: v.clone() for k, v in fidelity.supernet.weights(DESIGN).items()})
+    recalibrate_bn(standalone, recalibration_images(worker.data, OPTIONS["recalibration_images"]))
+    images = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(scored(images), standalone(images), rtol=0, atol=0)
+
+
+def test_export_carries_the_inherited_weights(trained: dict[str, Any], tmp_path: Path) -> None:
+    worker = PhotonicSegmentationEvaluator(**trained["options"])
+    worker.export(DESIGN, tmp_path)
+    model = torch.jit.load(str(tmp_path / "model.pt"))
+    images = torch.rand(1, 3, 32, 32)
+    design = Design.resolve(DESIGN, worker.options)
+    expected = worker.fidelity.network(design, worker.data)(images)
+    torch.testing.assert_close(model(images), expected)
+    assert not list(Path(trained["options"]["cache_dir"]).glob("weights/*.pt"))  # no training
+
+
+def test_without_prepare_the_supernet_fidelity_says_what_to_do() -> None:
+    with pytest.raises(ValueError, match="needs a trained supernet: run prepare"):
+        PhotonicSegmentationEvaluator(**QUICK).evaluate(DESIGN)
+
+
+def test_cache_key_follows_space_data_seed_and_recipe() -> None:
+    space = SupernetSpace.from_domains(DOMAINS)
+    wider = SupernetSpace.from_domains(
+        {**DOMAINS, "arch.width": {"type": "int", "low": 8, "high": 24, "step": 8}}
+    )
+
+    def key(space: SupernetSpace, **options: Any) -> str:
+        evaluator = PhotonicSegmentationEvaluator(**{**OPTIONS, **options})
+        assert isinstance(evaluator.fidelity, Inherited)
+        return evaluator.fidelity.recipe(space, evaluator.data).key
+
+    base = key(space)
+    assert key(space) == base
+    assert key(space, num_val=8, noise_samples=3) == base  # scoring options do not train
+    changed = {
+        "space": key(wider),
+        "data": key(space, num_train=24),
+        "data seed": key(space, seed=1),
+        "epochs": key(space, supernet={**OPTIONS["supernet"], "epochs": 4}),
+        "noise": key(space, noise={"adc_gain": 2.0}),
+    }
+    assert len({base, *changed.values()}) == 1 + len(changed), changed
+
+
+def test_a_second_prepare_reuses_the_cached_supernet(
+    trained: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = Path(trained["options"]["supernet_path"])
+    stamp = path.stat().st_mtime_ns
+
+    def no_training(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(cache_module, "train_supernet", no_training)
+    again = PhotonicSegmentationEvaluator(**OPTIONS).prepare(trained["cache"], DOMAINS)
+    assert again["supernet_path"] == str(path) and path.stat().st_mtime_ns == stamp
+
+
+def corrupt_tensor(path: Path) -> None:
+    record = torch.load(path, weights_only=True)
+    record["tensors"]["stem.0.weight"][0, 0, 0, 0] += 1.0
+    torch.save(record, path)
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+@pytest.mark.parametrize("damage", [corrupt_tensor, truncate])
+def test_a_corrupt_cache_file_is_retrained_not_loaded(
+    damage: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = Path(
+        PhotonicSegmentationEvaluator(**QUICK).prepare(tmp_path, QUICK_DOMAINS)["supernet_path"]
+    )
+    good = read_record(path)["checksum"]
+    damage(path)
+    with pytest.raises(SupernetError, match=str(path)):
+        load_supernet(path)  # a worker refuses it
+    with caplog.at_level(logging.WARNING):
+        again = PhotonicSegmentationEvaluator(**QUICK).prepare(tmp_path, QUICK_DOMAINS)
+    assert again["supernet_path"] == str(path)
+    assert "training the supernet again" in caplog.text
+    assert read_record(path)["checksum"] == good  # retrained, deterministically, and replaced
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_a_second_search_reuses_the_supernet_of_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What ``dse search`` does on the driver before starting workers, twice: the engine's
+    ``prepare_options`` with the space file's evaluator options and domains. (A full search
+    adds Ray workers, whose share of two busy cores makes it too slow for this suite.)"""
+    space_file = tmp_path / "space.yaml"
+    space_file.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tiny",
+                "evaluator": {
+                    "target": "evaluators.photonic_segmentation:PhotonicSegmentationEvaluator",
+                    "options": {**QUICK, "image_size": [32, 32]},
+                },
+                "objectives": [{"name": "miou", "direction": "maximize"}],
+                "params": {
+                    "arch.width": {"type": "int", "low": 8, "high": 16, "step": 8},
+                    "hw.bits": {"type": "int", "low": 4, "high": 8},
+                },
+            }
+        )
+    )
+    space = load_space(space_file)
+    cache = tmp_path / "runs" / "cache"
+
+    def search_options() -> dict[str, Any]:
+        target, options = space.evaluator.target, space.evaluator.options
+        return prepare_options(target, options, cache, space.domains())
+
+    first = search_options()
+    assert "training supernet" in capsys.readouterr().err
+    path = Path(first["supernet_path"])
+    stamp = path.stat().st_mtime_ns
+    monkeypatch.setattr(cache_module, "train_supernet", None)  # any training would fail
+    second = search_options()
+    assert "training supernet" not in capsys.readouterr().err
+    assert second == first and path.stat().st_mtime_ns == stamp
+    worker = PhotonicSegmentationEvaluator(**second)
+    worker.setup()
+    assert 0.0 < worker.evaluate({"arch.width": 16, "hw.bits": 4})["miou"] <= 1.0

@@ -1,0 +1,155 @@
+"""evaluators.noise.tiling: float with noise off, the noise statistics, accuracy."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from evaluators.noise import NoiseConfig
+from tests.support.noise import IDEAL, infer, relative_error, small_net, zero_sum_linear
+
+LAYERS = {
+    "standard": lambda: nn.Conv2d(5, 7, 3, padding=1),
+    "depthwise": lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8),
+    "grouped_strided_dilated": lambda: nn.Conv2d(
+        8, 12, 3, stride=2, padding=2, dilation=2, groups=4
+    ),
+    "rectangular_valid": lambda: nn.Conv2d(6, 4, (3, 2), stride=(2, 1)),
+    "reflect_padding": lambda: nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect"),
+    "pointwise_no_bias": lambda: nn.Conv2d(30, 9, 1, bias=False),
+    "linear": lambda: nn.Linear(30, 7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.parametrize(("wavelengths", "cycles"), [(12, 1), (5, 2)])
+def test_noise_off_matches_float(name: str, wavelengths: int, cycles: int) -> None:
+    """Within 1e-3 of the largest output (16-bit converters leave ~1e-4)."""
+    torch.manual_seed(1)
+    layer = LAYERS[name]()
+    shape = (2, 3, 30) if isinstance(layer, nn.Linear) else (2, layer.in_channels, 11, 13)
+    x = torch.randn(shape)
+    ref = layer(x).detach()
+    out = infer(layer, x, replace(IDEAL, wavelengths=wavelengths, temporal_accumulation=cycles))
+    assert out.shape == ref.shape
+    assert relative_error(out, ref) < 1e-3
+
+
+def test_quantization_error_shrinks_with_converter_bits() -> None:
+    model, x = small_net(), torch.randn(2, 3, 12, 12)
+    ref = model(x).detach()
+    errors = [
+        relative_error(
+            infer(model, x, replace(IDEAL, input_bits=b, weight_bits=b, adc_bits=b)), ref
+        )
+        for b in (4, 6, 8, 10)
+    ]
+    assert errors == sorted(errors, reverse=True)
+    assert errors[0] > 0.1 and errors[2] < 0.1
+
+
+def test_zero_blocks_and_unbatched_inputs() -> None:
+    """All-zero blocks (common after ReLU) give exact zeros, not NaN, even with noise on."""
+    conv = nn.Conv2d(3, 4, 3, padding=1)
+    x = torch.zeros(3, 6, 6)
+    out = infer(conv, x, NoiseConfig())
+    assert out.shape == (4, 6, 6)
+    assert torch.allclose(out, conv.bias.detach().view(4, 1, 1).expand(4, 6, 6), atol=1e-12)
+
+
+@pytest.mark.parametrize(("wavelengths", "cycles"), [(4, 1), (8, 1), (8, 2), (16, 2)])
+@pytest.mark.parametrize("blocks", [1, 3])
+def test_output_noise_variance_grows_with_fan_in(
+    wavelengths: int, cycles: int, blocks: int
+) -> None:
+    """Var(Y) = nb·σ_out²·n for the default sqrt_n model (16-bit ADC: quantization negligible)."""
+    n = wavelengths * cycles
+    config = replace(
+        IDEAL, sigma_out=0.05, wavelengths=wavelengths, temporal_accumulation=cycles, noise_reuse=1
+    )
+    layer = zero_sum_linear(n, blocks)
+    out = infer(layer, torch.ones(2048, n * blocks), config)
+    expected = blocks * 0.05**2 * n
+    assert abs(out.mean().item()) < 4 * math.sqrt(expected / out.numel())
+    assert out.var().item() == pytest.approx(expected, rel=0.06)
+
+
+def test_adc_range_output_noise_is_a_fraction_of_the_full_scale() -> None:
+    config = replace(IDEAL, sigma_out=0.01, output_noise="adc_range", adc_gain=2.0, noise_reuse=1)
+    out = infer(zero_sum_linear(12, 1), torch.ones(4096, 12), config)
+    assert out.std().item() == pytest.approx(0.01 * 12 / 2.0, rel=0.05)
+
+
+def test_input_noise_is_relative_to_the_block_full_scale() -> None:
+    """Additive σ_in in units of s_x: a block with max 4 gets 4× the noise of a block with max 1."""
+    config = replace(IDEAL, sigma_in=0.1, noise_reuse=1)
+    layer = nn.Linear(12, 1, bias=False)
+    layer.weight.data.fill_(1.0)
+    out_small = infer(
+        layer, torch.full((4096, 12), 0.5).index_fill(1, torch.tensor([0]), 1.0), config
+    )
+    out_large = infer(
+        layer, torch.full((4096, 12), 2.0).index_fill(1, torch.tensor([0]), 4.0), config
+    )
+    expected_small = 0.1 * math.sqrt(12)
+    assert out_small.std().item() == pytest.approx(expected_small, rel=0.05)
+    assert out_large.std().item() == pytest.approx(4 * expected_small, rel=0.05)
+
+
+def test_padded_channels_are_dark() -> None:
+    """D = 1 in a block of 12: only the live slot may carry noise, Var = (1+σ²)² − 1.
+
+    Eleven noisy padded slots would add 11·σ⁴ = 0.69 to the 0.56 expected here.
+    """
+    config = replace(IDEAL, sigma_in=0.5, sigma_w=0.5, crosstalk=True, noise_reuse=1)
+    layer = nn.Linear(1, 1, bias=False)
+    layer.weight.data.fill_(1.0)
+    out = torch.stack([infer(layer, torch.ones(64, 1), config, noise_seed=s) for s in range(64)])
+    assert out.var().item() == pytest.approx((1 + 0.25) ** 2 - 1, rel=0.1)
+
+
+def _quadrant_task(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """8×8 images with a bright 3×3 spot; the label is the quadrant holding it."""
+    labels = torch.randint(0, 4, (count,), generator=generator)
+    images = 0.3 * torch.randn(count, 1, 8, 8, generator=generator)
+    top = (labels // 2) * 4 + torch.randint(0, 2, (count,), generator=generator)
+    left = (labels % 2) * 4 + torch.randint(0, 2, (count,), generator=generator)
+    for i in range(count):
+        images[i, 0, top[i] : top[i] + 3, left[i] : left[i] + 3] += 1.0
+    return images, labels
+
+
+def test_low_precision_and_high_noise_lose_accuracy() -> None:
+    """Same trained network: 2 bits with 4× noise errs more than 8 bits with default noise."""
+    generator = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2, padding=1),
+        nn.ReLU(), nn.Flatten(), nn.Linear(128, 4),
+    )  # fmt: skip
+    images, labels = _quadrant_task(512, generator)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(150):
+        batch = torch.randint(0, 512, (64,), generator=generator)
+        optimizer.zero_grad()
+        F.cross_entropy(model(images[batch]), labels[batch]).backward()
+        optimizer.step()
+    test_images, test_labels = _quadrant_task(512, generator)
+
+    def error(config: NoiseConfig | None) -> float:
+        """Mean test error over three chips (config None: float)."""
+        outs = [infer(model, test_images, config, chip_seed=c, noise_seed=c) for c in range(3)]
+        return sum(out.argmax(1).ne(test_labels).float().mean().item() for out in outs) / 3
+
+    floating = error(None)
+    # at unit ADC gain: this compares precision and noise, not the gain's clipping
+    eight_bit = error(NoiseConfig(input_bits=8, weight_bits=8, adc_bits=8, adc_gain=1.0))
+    two_bit = error(NoiseConfig(input_bits=2, weight_bits=2, adc_bits=2, adc_gain=1.0).scaled(4))
+    assert floating < 0.1
+    assert eight_bit < floating + 0.1
+    assert two_bit > eight_bit + 0.15
