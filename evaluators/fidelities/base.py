@@ -20,10 +20,10 @@ it (:mod:`evaluators.scoring`). docs/architecture.md, "Fidelities", shows how to
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from torch import nn
 
@@ -77,10 +77,13 @@ class Fidelity(ABC):
 FIDELITIES: Registry[type[Fidelity]] = Registry("fidelity")
 
 
-def register_fidelity(name: str) -> Any:
+F = TypeVar("F", bound=type[Fidelity])
+
+
+def register_fidelity(name: str) -> Callable[[F], F]:
     """Class decorator: register a :class:`Fidelity` subclass as option ``fidelity: name``."""
 
-    def add(cls: type[Fidelity]) -> type[Fidelity]:
+    def add(cls: F) -> F:
         FIDELITIES.register(name)(cls)  # refuses a taken name before the class is touched
         cls.name = name
         return cls

@@ -20,7 +20,7 @@ from evaluators.data import SegmentationData
 from evaluators.design import Design, hardware_of, noise_of
 from evaluators.fidelities.base import Cost, Fidelity, register_fidelity
 from evaluators.keys import content_key
-from evaluators.segmentation_options import EvaluatorOptionsError
+from evaluators.segmentation_options import EvaluatorOptionsError, SegmentationOptions
 from evaluators.supernet import (
     Supernet,
     SupernetRecipe,
@@ -38,8 +38,8 @@ from evaluators.supernet import (
 class Inherited(Fidelity):
     """Weights sliced from the trained supernet, batch norm recalibrated per design."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, options: SegmentationOptions) -> None:
+        super().__init__(options)
         self._supernet: Supernet | None = None
 
     def prepare(self, cache_dir: Path, domains: Mapping[str, Any]) -> dict[str, Any]:
