@@ -45,7 +45,7 @@ Options = Annotated[
 
 
 def _tracking_uri(uri: str | None, runs_dir: Path) -> str:
-    from dse.tracking import default_tracking_uri
+    from dse.mlflow_client import default_tracking_uri
 
     return uri or default_tracking_uri(runs_dir)
 
@@ -182,8 +182,8 @@ def export(
 ) -> None:
     """Write a chosen design: design.yaml plus the evaluator's own files."""
     from dse.design import export_design, parse_overrides, pick_trial
-    from dse.search import code_version
     from dse.store import load_search
+    from dse.version import code_version
 
     if (trial is None) == (pick is None):
         raise DseError("give exactly one of --trial or --pick")

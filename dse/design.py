@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dse.errors import EvaluatorError, SpaceError, StoreError
-from dse.evaluator import build_evaluator, clean_metrics, prepare_options, setup_evaluator
+from dse.evaluator import build_evaluator, clean_metrics, local_worker
 from dse.pareto import knee_index, normalize, objective_matrix, pareto_front
 from dse.space import EvaluatorSpec, read_yaml
 from dse.store import StoredSearch
@@ -76,8 +76,8 @@ def evaluate_design(
     """Evaluate one design in this process (prepare, setup, evaluate), as a worker would."""
     target = design.evaluator.target
     options = {**design.evaluator.options, **overrides}
-    options = prepare_options(target, options, cache_dir, design.prepare_domains())
-    evaluator = setup_evaluator(target, options)
+    driver = build_evaluator(target, options)
+    evaluator = local_worker(driver, target, options, cache_dir, design.prepare_domains())
     try:
         return clean_metrics(evaluator.evaluate(dict(design.params)))
     except Exception as error:
@@ -148,10 +148,10 @@ def export_design(
     )
     write_design(out_dir / "design.yaml", design)
     options = {**spec.options, **overrides}
-    hook = getattr(build_evaluator(spec.target, options), "export", None)
-    if hook is not None:
-        prepared = prepare_options(spec.target, options, cache_dir, design.prepare_domains())
-        evaluator = setup_evaluator(spec.target, prepared)
+    driver = build_evaluator(spec.target, options)
+    if getattr(driver, "export", None) is not None:
+        domains = design.prepare_domains()
+        evaluator = local_worker(driver, spec.target, options, cache_dir, domains)
         try:
             evaluator.export(dict(trial.params), out_dir)  # type: ignore[attr-defined]
         except Exception as error:

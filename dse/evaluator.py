@@ -74,7 +74,17 @@ def prepare_options(
     target: str, options: Mapping[str, Any], cache_dir: Path, domains: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Run the evaluator's optional ``prepare`` step; return the options workers are built with."""
-    evaluator = build_evaluator(target, options)
+    return run_prepare(build_evaluator(target, options), target, options, cache_dir, domains)
+
+
+def run_prepare(
+    evaluator: Evaluator,
+    target: str,
+    options: Mapping[str, Any],
+    cache_dir: Path,
+    domains: Mapping[str, Any],
+) -> dict[str, Any]:
+    """:func:`prepare_options` with the driver's evaluator already built from ``options``."""
     prepare = getattr(evaluator, "prepare", None)
     if prepare is None:
         return dict(options)
@@ -90,7 +100,11 @@ def prepare_options(
 
 def setup_evaluator(target: str, options: Mapping[str, Any]) -> Evaluator:
     """Build an evaluator and run its optional ``setup`` (what every worker does once)."""
-    evaluator = build_evaluator(target, options)
+    return run_setup(build_evaluator(target, options), target)
+
+
+def run_setup(evaluator: Evaluator, target: str) -> Evaluator:
+    """Run a built evaluator's optional ``setup``; return it."""
     setup = getattr(evaluator, "setup", None)
     if setup is not None:
         try:
@@ -100,6 +114,24 @@ def setup_evaluator(target: str, options: Mapping[str, Any]) -> Evaluator:
                 f"evaluator {target!r}: setup failed: {describe_error(error)}"
             ) from None
     return evaluator
+
+
+def local_worker(
+    evaluator: Evaluator,
+    target: str,
+    options: Mapping[str, Any],
+    cache_dir: Path,
+    domains: Mapping[str, Any],
+) -> Evaluator:
+    """The evaluator a worker would hold, made in this process from the driver's ``evaluator``
+    (built from ``options``): prepare it, build the worker from the prepared options and set it
+    up. Without a ``prepare`` step the options stay as they are, so the driver's evaluator is
+    set up and serves as the worker: built once, not twice.
+    """
+    if getattr(evaluator, "prepare", None) is None:
+        return run_setup(evaluator, target)
+    prepared = run_prepare(evaluator, target, options, cache_dir, domains)
+    return setup_evaluator(target, prepared)
 
 
 def clean_metrics(result: Any) -> dict[str, float]:

@@ -14,7 +14,7 @@ import fcntl
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,6 +22,7 @@ from dse.errors import SearchError
 from dse.trial import Trial
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_RETIRED = ("extra",)  # settings that earlier versions wrote (never used): dropped on reading
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,6 @@ class SearchSettings:
     experiment_id: str | None = None
     parent_run_id: str | None = None
     bounds: list[tuple[float, float]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def check_name(name: str) -> str:
@@ -73,6 +73,8 @@ class Ledger:
 
     def read_settings(self) -> SearchSettings:
         data = json.loads(self.settings_path.read_text())
+        for key in _RETIRED:
+            data.pop(key, None)
         data["bounds"] = [tuple(b) for b in data["bounds"]] if data.get("bounds") else None
         return SearchSettings(**data)
 

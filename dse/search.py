@@ -18,18 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dse import __version__
 from dse.artifacts import write_search_artifacts
 from dse.errors import SearchError
 from dse.evaluator import load_target, prepare_options
 from dse.ledger import Ledger, SearchSettings, check_name
+from dse.mlflow_client import default_tracking_uri
 from dse.optimizers import OPTIMIZERS, make_optimizer
 from dse.pareto import hypervolume, normalize, objective_matrix, pareto_front, resolve_bounds
 from dse.progress import SearchProgress
 from dse.runner import Job, Outcome, RayRunner
 from dse.space import SearchSpace, dump_space, load_space, parse_space
-from dse.tracking import Tracker, default_tracking_uri
-from dse.trial import Trial
+from dse.tracking import Tracker
+from dse.trial import Trial, finished_trial
+from dse.version import code_version
 
 DEFAULT_OPTIMIZER = "nsga2"
 
@@ -71,24 +72,6 @@ class SearchResult:
     @property
     def hypervolume(self) -> float:
         return self.history[-1][1] if self.history else 0.0
-
-
-def code_version() -> str:
-    """The package version plus the git commit when run from a checkout."""
-    import subprocess
-
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=Path(__file__).resolve().parent,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    return f"{__version__}+{commit}" if commit else __version__
 
 
 def _new_settings(request: SearchRequest, space: SearchSpace) -> SearchSettings:
@@ -271,18 +254,7 @@ class Search:
         return [self.trials[first + offset] for offset in range(len(designs))]
 
     def _record(self, outcome: Outcome, generation: int, params: dict[str, Any]) -> None:
-        error = outcome.error or self.space.check_metrics(outcome.metrics)
-        trial = Trial(
-            number=outcome.number,
-            generation=generation,
-            params=params,
-            status="failed" if error else "complete",
-            metrics=outcome.metrics,
-            error=error,
-            traceback=outcome.traceback,
-            duration_s=outcome.duration_s,
-            finished_at=time.time(),
-        )
+        trial = finished_trial(outcome, generation, params, self.space)
         self.ledger.append(trial)
         self.trials[trial.number] = trial
         self.tracker.log_trial(trial)

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from dse.errors import StoreError
+from dse.mlflow_client import client_for, find_parent_run, iter_child_runs, latest_search_name
 from dse.space import SearchSpace, parse_space
-from dse.tracking import client_for, find_parent_run, iter_child_runs, latest_search_name
 from dse.trial import Trial
 
 

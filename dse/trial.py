@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from dse.runner import Outcome
+    from dse.space import SearchSpace
 
 Status = Literal["complete", "failed"]
 
@@ -36,3 +41,26 @@ class Trial:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Trial:
         return cls(**data)
+
+
+def finished_trial(
+    outcome: Outcome, generation: int, params: dict[str, Any], space: SearchSpace
+) -> Trial:
+    """The trial an evaluation makes of a design, finished now: failed when the evaluation
+    raised or its metrics are unusable for ``space`` (one missing or not finite), else complete.
+
+    Search and verify judge outcomes with this one function, so a design verified at full
+    fidelity fails for exactly the reasons it would have failed in the search.
+    """
+    error = outcome.error or space.check_metrics(outcome.metrics)
+    return Trial(
+        number=outcome.number,
+        generation=generation,
+        params=params,
+        status="failed" if error else "complete",
+        metrics=outcome.metrics,
+        error=error,
+        traceback=outcome.traceback,
+        duration_s=outcome.duration_s,
+        finished_at=time.time(),
+    )

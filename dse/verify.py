@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +22,13 @@ from typing import Any
 import numpy as np
 
 from dse.evaluator import prepare_options
+from dse.mlflow_bulk import FinishedRun
+from dse.mlflow_client import client_for, log_batch
 from dse.pareto import hypervolume, normalize, objective_matrix, pareto_front
 from dse.runner import Job, RayRunner
 from dse.store import StoredSearch
-from dse.tracking import client_for, log_batch
-from dse.trial import Trial
+from dse.tracking_writer import RunWriter, finished_run
+from dse.trial import Trial, finished_trial
 
 
 @dataclass(frozen=True)
@@ -78,23 +79,7 @@ def verify_search(
         outcomes = {o.number: o for o in runner.run(Job(t.number, t.params) for t in chosen)}
     finally:
         runner.shutdown()
-    verified = []
-    for trial in chosen:
-        outcome = outcomes[trial.number]
-        error = outcome.error or space.check_metrics(outcome.metrics)
-        verified.append(
-            Trial(
-                trial.number,
-                trial.generation,
-                trial.params,
-                "failed" if error else "complete",
-                outcome.metrics,
-                error,
-                outcome.traceback,
-                outcome.duration_s,
-                time.time(),
-            )
-        )
+    verified = [finished_trial(outcomes[t.number], t.generation, t.params, space) for t in chosen]
     summary = _summary(stored, chosen, verified)
     _log(stored, chosen, verified, summary, options)
     return Verification(chosen, verified, summary)
@@ -144,23 +129,23 @@ def _log(
         params={"options": json.dumps(options, sort_keys=True)[:6000]},
         metrics={k: v for k, v in summary.items() if math.isfinite(v)},
     )
-    for trial in verified:
-        child = client.create_run(
-            stored.experiment_id,
-            run_name=f"verify-{trial.number:05d}",
-            tags={
-                "mlflow.parentRunId": run_id,
-                "dse.trial": str(trial.number),
-                "dse.verified": "true",
-                "dse.status": trial.status,
-            },
-        )
-        log_batch(client, child.info.run_id, params=trial.params, metrics=trial.metrics)
-        client.set_terminated(child.info.run_id, "FINISHED" if trial.ok else "FAILED")
+    children = [_verified_run(trial, run_id) for trial in verified]
+    RunWriter(stored.tracking_uri, stored.experiment_id, run_id, {}).write(children)
     with tempfile.TemporaryDirectory(prefix="dse-verify-") as directory:
         _write_artifacts(Path(directory), stored, proxy, verified)
         client.log_artifacts(run_id, directory)
     client.set_terminated(run_id, "FINISHED")
+
+
+def _verified_run(trial: Trial, verify_run_id: str) -> FinishedRun:
+    """A verified design's child run, under the verify run."""
+    tags = {
+        "mlflow.parentRunId": verify_run_id,
+        "dse.trial": str(trial.number),
+        "dse.verified": "true",
+        "dse.status": trial.status,
+    }
+    return finished_run(trial, f"verify-{trial.number:05d}", tags)
 
 
 def _write_artifacts(

@@ -4,8 +4,11 @@ Optimizers work in synchronous generations: ``ask()`` returns a whole population
 the runner evaluates them in parallel, ``tell()`` reports them back in the order they were
 asked. Driving every optimizer this way keeps NSGA-II's generation bookkeeping exact, makes
 results independent of the number of workers, and lets a search be resumed by replaying its
-ledger through ``ask``/``tell``: each generation's random stream is seeded from the search seed
-and the generation index alone.
+ledger through ``ask``/``tell``: an optimizer's designs depend only on the search seed and the
+results told so far, never on timing. (The Optuna backends reseed their sampler for every
+generation from the seed and the generation index, :meth:`Optimizer.generation_seed`; pymoo's
+NSGA-II draws from one generator seeded once with the search seed, which a replay of the same
+asks and tells takes through the same states.)
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ def register(name: str) -> Callable[[OptimizerClass], OptimizerClass]:
     """Class decorator adding an optimizer to the registry under ``name``."""
 
     def decorate(cls: OptimizerClass) -> OptimizerClass:
+        if name in OPTIMIZERS:
+            raise ValueError(f"optimizer {name!r} registered twice")
         OPTIMIZERS[name] = cls
         return cls
 

@@ -82,6 +82,7 @@ class PymooNSGA2Optimizer(Optimizer):
             mating=MixedVariableMating(eliminate_duplicates=MixedVariableDuplicateElimination()),
             eliminate_duplicates=MixedVariableDuplicateElimination(),
         )
+        # One generator for the whole search, seeded once: a replay's asks and tells retrace it.
         self._algorithm.setup(self._problem, termination=("n_gen", 2**62), seed=seed)
         self._population: Any = None
 

@@ -100,3 +100,31 @@ class NoisyProblem(PymooProblem):
         metrics = super().evaluate(params)
         wobble = math.sin(1e4 * params["x0"])
         return {k: v + self.noise * wobble if k.startswith("f") else v for k, v in metrics.items()}
+
+
+class Recording:
+    """An evaluator with every optional step, each call appended to the file ``log``: shows how
+    often a command builds it and which steps it runs. ``prepare`` sets ``prepared``."""
+
+    def __init__(self, log: str, prepared: bool = False) -> None:
+        self.log = Path(log)
+        self._record(f"build prepared={prepared}")
+
+    def _record(self, event: str) -> None:
+        with self.log.open("a") as handle:
+            handle.write(event + "\n")
+
+    def prepare(self, cache_dir: Path, domains: dict[str, Any]) -> dict[str, Any]:
+        self._record("prepare")
+        return {"prepared": True}
+
+    def setup(self) -> None:
+        self._record("setup")
+
+    def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
+        x = float(params["x0"])
+        return {"f1": x, "f2": 1.0 - x}
+
+    def export(self, params: dict[str, Any], out_dir: Path) -> None:
+        self._record("export")
+        (out_dir / "exported.txt").write_text(f"x0 = {params['x0']}\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -30,8 +31,8 @@ def test_a_torn_last_line_is_skipped_and_appending_goes_on(tmp_path: Path) -> No
     assert [t.number for t in Ledger(tmp_path).read_trials()] == [0, 1, 3]
 
 
-def test_settings_round_trip(tmp_path: Path) -> None:
-    settings = SearchSettings(
+def make_settings() -> SearchSettings:
+    return SearchSettings(
         name="s",
         space={"name": "s"},
         space_path="s.yaml",
@@ -44,6 +45,10 @@ def test_settings_round_trip(tmp_path: Path) -> None:
         created_at=time.time(),
         bounds=[(0.0, 1.0), (1.0, 100.0)],
     )
+
+
+def test_settings_round_trip(tmp_path: Path) -> None:
+    settings = make_settings()
     ledger = Ledger(tmp_path)
     ledger.write_settings(settings)
     assert ledger.read_settings() == settings
@@ -62,3 +67,14 @@ def test_two_drivers_never_share_a_ledger(tmp_path: Path) -> None:
 def test_search_names_are_safe_directory_names(name: str) -> None:
     with pytest.raises(SearchError, match="search name"):
         check_name(name)
+
+
+def test_settings_of_earlier_versions_with_extra_still_read(tmp_path: Path) -> None:
+    settings = make_settings()
+    ledger = Ledger(tmp_path)
+    ledger.write_settings(settings)
+    written = json.loads(ledger.settings_path.read_text())
+    ledger.settings_path.write_text(json.dumps({**written, "extra": {}}))  # as 0.1.0 wrote it
+    assert ledger.read_settings() == settings
+    assert ledger.update_settings(budget=60).budget == 60  # what a resume does
+    assert "extra" not in json.loads(ledger.settings_path.read_text())

@@ -1,4 +1,5 @@
-"""Optimizers: generation-wise ask/tell, seeded per generation so a replay reproduces a search."""
+"""Optimizers: generation-wise ask/tell, seeded from the search seed so a replay reproduces a
+search."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 import pytest
 
 from dse.errors import SearchError
-from dse.optimizers import OPTIMIZERS, make_optimizer
+from dse.optimizers import OPTIMIZERS, make_optimizer, register
 from dse.problems import PymooProblem, problem_space
 from dse.space import parse_space
 from dse.trial import Trial
@@ -106,3 +107,10 @@ def test_nsga2_improves_on_zdt1(name: str) -> None:
 def test_unknown_optimizer_is_a_clear_error() -> None:
     with pytest.raises(SearchError, match="unknown optimizer 'cmaes'; choose one of"):
         make_optimizer("cmaes", MIXED, population_size=4, seed=0)
+
+
+def test_a_taken_optimizer_name_is_refused() -> None:
+    default = OPTIMIZERS["nsga2"]
+    with pytest.raises(ValueError, match="optimizer 'nsga2' registered twice"):
+        register("nsga2")(OPTIMIZERS["random"])
+    assert OPTIMIZERS["nsga2"] is default

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -95,3 +96,16 @@ def test_a_finished_search_resumes_to_nothing_extends_and_keeps_its_name(
     assert len(read_ledger(tmp_path, "done")) == 20
     dse("search", "--name", "done", "--resume", "--quiet", "--budget", "30")
     assert sorted(t["number"] for t in read_ledger(tmp_path, "done")) == list(range(30))
+
+
+def test_a_search_from_before_the_extra_setting_was_retired_resumes(
+    dse: Callable[..., Any], write_space: Callable[..., Path], tmp_path: Path
+) -> None:
+    space = write_space("zdt1", n_var=3)
+    small = ["--budget", "10", "--population", "5", "--workers", "1"]
+    dse("search", str(space), "--name", "old", "--quiet", *small)
+    path = tmp_path / "runs" / "searches" / "old" / "search.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "extra": {}}))  # as 0.1.0 wrote
+    dse("search", "--name", "old", "--resume", "--quiet", "--budget", "15", "--workers", "1")
+    assert sorted(t["number"] for t in read_ledger(tmp_path, "old")) == list(range(15))
+    assert "extra" not in json.loads(path.read_text())

@@ -7,7 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from dse.tracking import RunWriter, client_for
+from dse.mlflow_client import client_for
+from dse.tracking_writer import RunWriter
 from dse.trial import Trial
 
 TRIALS = [
@@ -25,8 +26,8 @@ def written(tmp_path: Path, bulk: bool) -> list[Any]:
     experiment = client.create_experiment("e", artifact_location=str(tmp_path / "artifacts"))
     parent = client.create_run(experiment, run_name="parent").info.run_id
     writer = RunWriter(uri, experiment, parent, {}, bulk=bulk)
-    writer.trials([t.to_json() for t in TRIALS])
-    writer.pareto([0])
+    writer.log_trials(TRIALS)
+    writer.mark_pareto([0])
     return [client.get_run(writer.run_ids[t.number]) for t in TRIALS], parent
 
 
