@@ -9,7 +9,7 @@ MLflow's own ORM models in one session, filling the columns exactly as ``create_
 
 This reaches below MLflow's public API, so it is confined to this module, used only for
 SQLAlchemy stores (SQLite, PostgreSQL, MySQL; an ``mlflow server`` goes through the public API),
-and checked by ``tests/engine/test_tracking.py``: a run written here must read back through the
+and checked by ``tests/dse/test_tracking.py``: a run written here must read back through the
 public API exactly like the same run written through it, so a schema change in a future MLflow
 fails the tests instead of a user's search.
 """

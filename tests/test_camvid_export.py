@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from tests.engine.conftest import run_dse
+from tests.support.cli import run_dse
 
 IGNORE = 255
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import torch
 
-from tests.engine.conftest import REPO, free_port, read_ledger, rest, run_dse, serving
+from tests.support.cli import REPO, free_port, read_ledger, rest, run_dse, serving
 from tests.support.reference import assert_same_metrics, load
 
 QUICKSTART = REPO / "search_spaces" / "quickstart.yaml"

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from mlflow import MlflowClient
 
-from tests.engine.conftest import search_args
+from tests.support.cli import search_args
 
 
 def test_verify_logs_both_fronts(
@@ -19,7 +19,7 @@ def test_verify_logs_both_fronts(
         "zdt1",
         n_var=3,
         bounds=[(0, 1), (0, 1.5)],
-        target="tests.engine.support:NoisyProblem",
+        target="tests.support.problems:NoisyProblem",
         options={"problem": "zdt1", "n_var": 3, "noise": 0.05},
     )
     space = yaml.safe_load(path.read_text())

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from tests.engine.conftest import read_ledger, search_args
-from tests.engine.support import FAULT_BAND, FAULTS
+from tests.support.cli import read_ledger, search_args
+from tests.support.problems import FAULT_BAND, FAULTS
 
 Dse = Callable[..., Any]
 
@@ -83,7 +83,7 @@ def test_malformed_yaml(dse: Dse, tmp_path: Path) -> None:
 
 
 def test_evaluator_whose_setup_fails(dse: Dse, write_space: Callable[..., Path]) -> None:
-    space = write_space("zdt1", n_var=3, target="tests.engine.support:BrokenSetup")
+    space = write_space("zdt1", n_var=3, target="tests.support.problems:BrokenSetup")
     line = one_line_error(dse("search", str(space), "--name", "x", "--budget", "4", check=False))
     assert "setup failed: FileNotFoundError: data set not found at /nonexistent" in line
 
@@ -91,7 +91,8 @@ def test_evaluator_whose_setup_fails(dse: Dse, write_space: Callable[..., Path])
 def test_misbehaving_evaluations_fail_their_design_only(
     dse: Dse, write_space: Callable[..., Path], tmp_path: Path
 ) -> None:
-    space = write_space("zdt1", n_var=3, target="tests.engine.support:Faulty", options={"n_var": 3})
+    target = "tests.support.problems:Faulty"
+    space = write_space("zdt1", n_var=3, target=target, options={"n_var": 3})
     result = dse(*search_args(space, "faulty", 40, 20))
     assert "failed)" in result.stdout
     trials = read_ledger(tmp_path, "faulty")
@@ -114,7 +115,7 @@ def test_dead_worker_is_replaced_and_its_design_retried(
     markers = tmp_path / "markers"
     markers.mkdir()
     options = {"marker_dir": str(markers), "threshold": 0.25, "n_var": 3}
-    space = write_space("zdt1", n_var=3, target="tests.engine.support:Crashing", options=options)
+    space = write_space("zdt1", n_var=3, target="tests.support.problems:Crashing", options=options)
     dse(*search_args(space, "crashy", 20))
     trials = read_ledger(tmp_path, "crashy")
     crashed = [t for t in trials if t["params"]["x0"] < 0.25]
@@ -126,7 +127,7 @@ def test_dead_worker_is_replaced_and_its_design_retried(
         "zdt1",
         "always.yaml",
         n_var=3,
-        target="tests.engine.support:Crashing",
+        target="tests.support.problems:Crashing",
         options={**options, "once": False},
     )
     dse(*search_args(always, "crashy2", 10))

@@ -14,7 +14,7 @@ from dse.space import SearchSpace, dump_space, parse_space
 from dse.store import StoredSearch
 from dse.tracking import Tracker
 from dse.trial import Trial
-from tests.engine.conftest import dse_env
+from tests.support.cli import dse_env
 
 TRIALS = [
     Trial(i, 0, {"x0": x}, "complete", {"f1": x, "f2": 1.0 - x}, finished_at=1.7e9)
@@ -26,7 +26,10 @@ def recording_space(log: Path) -> SearchSpace:
     return parse_space(
         {
             "name": "tiny",
-            "evaluator": {"target": "tests.engine.support:Recording", "options": {"log": str(log)}},
+            "evaluator": {
+                "target": "tests.support.problems:Recording",
+                "options": {"log": str(log)},
+            },
             "objectives": [
                 {"name": "f1", "direction": "minimize"},
                 {"name": "f2", "direction": "minimize"},

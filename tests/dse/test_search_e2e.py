@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 
 from dse.pareto import hypervolume
 from dse.problems import true_front, write_problem_space
-from tests.engine.conftest import read_ledger, run_dse, search_args
+from tests.support.cli import read_ledger, run_dse, search_args
 
 Dse = Callable[..., Any]
 

@@ -1,8 +1,7 @@
-"""Fixtures for end-to-end engine tests through the real command line."""
+"""Running the real command line and the servers it talks to, from tests."""
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import signal
@@ -11,15 +10,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import pytest
-import yaml
-
-from dse.problems import problem_space
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,33 +45,6 @@ def run_dse(
             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
         )
     return result
-
-
-@pytest.fixture
-def dse(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run ``python -m dse ARGS`` in a fresh directory (so ``runs/`` is private to the test)."""
-    return functools.partial(run_dse, tmp_path)
-
-
-@pytest.fixture
-def write_space(tmp_path: Path) -> Callable[..., Path]:
-    """Write a search-space file for a pymoo problem, optionally with a custom evaluator."""
-
-    def write(
-        problem: str,
-        filename: str | None = None,
-        target: str | None = None,
-        options: dict[str, Any] | None = None,
-        **problem_options: Any,
-    ) -> Path:
-        space = problem_space(problem, **problem_options)
-        if target is not None:
-            space["evaluator"] = {"target": target, "options": options or {}}
-        path = tmp_path / (filename or f"{problem}.yaml")
-        path.write_text(yaml.safe_dump(space, sort_keys=False))
-        return path
-
-    return write
 
 
 def read_ledger(root: Path, name: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.engine.conftest import dse_env, free_port, read_ledger, rest, search_args, serving
+from tests.support.cli import dse_env, free_port, read_ledger, rest, search_args, serving
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Evaluators used by the engine tests: slow, faulty and crashing variants of a test problem.
 
-They live in the test tree (importable as ``tests.engine.support`` with the repository root on
+They live in the test tree (importable as ``tests.support.problems`` with the repository root on
 ``PYTHONPATH``), since they exist only to prove that the engine copes.
 """
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from mlflow import MlflowClient
 
-from tests.engine.conftest import dse_env, read_ledger
+from tests.support.cli import dse_env, read_ledger
 
 BUDGET = 60
 COMMON = ["--budget", str(BUDGET), "--population", "10", "--workers", "2", "--seed", "5"]
@@ -37,7 +37,7 @@ def test_sigkill_then_resume(
 ) -> None:
     space = write_space(
         "zdt1",
-        target="tests.engine.support:SlowProblem",
+        target="tests.support.problems:SlowProblem",
         options={"problem": "zdt1", "n_var": 4, "delay_s": 0.15},
         n_var=4,
     )

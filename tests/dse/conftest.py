@@ -1,0 +1,42 @@
+"""Fixtures of the engine tests: the CLI in a private directory, space files of test problems."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dse.problems import problem_space
+from tests.support.cli import run_dse
+
+
+@pytest.fixture
+def dse(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``python -m dse ARGS`` in a fresh directory (so ``runs/`` is private to the test)."""
+    return functools.partial(run_dse, tmp_path)
+
+
+@pytest.fixture
+def write_space(tmp_path: Path) -> Callable[..., Path]:
+    """Write a search-space file for a pymoo problem, optionally with a custom evaluator."""
+
+    def write(
+        problem: str,
+        filename: str | None = None,
+        target: str | None = None,
+        options: dict[str, Any] | None = None,
+        **problem_options: Any,
+    ) -> Path:
+        space = problem_space(problem, **problem_options)
+        if target is not None:
+            space["evaluator"] = {"target": target, "options": options or {}}
+        path = tmp_path / (filename or f"{problem}.yaml")
+        path.write_text(yaml.safe_dump(space, sort_keys=False))
+        return path
+
+    return write
