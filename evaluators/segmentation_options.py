@@ -14,7 +14,7 @@ from numbers import Integral
 from typing import Any, ClassVar
 
 from evaluators.data import DATASETS, SegmentationData, load_dataset
-from evaluators.hardware import DigitalReference
+from evaluators.hardware import DigitalReference, HardwareConfig
 from evaluators.noise import NoiseConfig
 from evaluators.options import OptionError, Options, knob
 from evaluators.supernet import SupernetSettings
@@ -67,6 +67,10 @@ class SegmentationOptions(Options):
         size = self.image_size
         if len(size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in size):
             raise self.error(f"image_size={list(size)!r}: expected [H, W], two positive integers")
+        for key in self.hardware:
+            if not key.startswith("hw."):
+                raise self.error(f"hardware.{key}: write hw.{key} (the keys are design params)")
+        HardwareConfig.from_params(self.hardware)
         NoiseConfig.create(**self.noise)
         SupernetSettings.create(**self.supernet)
         DigitalReference.create(**self.reference)

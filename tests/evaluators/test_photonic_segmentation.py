@@ -84,6 +84,8 @@ def test_low_precision_and_high_noise_cost_accuracy(one_thread: None) -> None:
         ),
         ({"supernet": {"epochz": 3}}, r"^supernet\.epochz: unknown option; known: batch_size, "),
         ({"reference": {"bits": 0}}, r"^reference\.bits=0 out of range: allowed \[1, 32\] bit$"),
+        ({"hardware": {"rows": 16}}, r"^hardware\.rows: write hw\.rows"),
+        ({"hardware": {"hw.rows": 0}}, r"^hw\.rows=0 out of range: allowed \[1, 512\]"),
         ({"colour": "red"}, r"^colour: unknown option; known: batch_size, cache_dir, "),
     ],
 )
