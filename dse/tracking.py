@@ -1,6 +1,6 @@
 """MLflow tracking of searches: what the search loop talks to.
 
-Layout (``../shared/docs/architecture.md``): one experiment per search name; a parent run with
+Layout (docs/architecture.md, "MLflow layout"): one experiment per search name; a parent run with
 the search settings as params, ``hypervolume`` and ``front_size`` as per-generation metric
 steps and the front artifacts at the end; one child run per evaluated design, with its params,
 metrics and the tags ``dse.trial``, ``dse.generation``, ``dse.status`` and ``dse.pareto``.

@@ -176,8 +176,8 @@ def coerce(f: FieldSpec, value: Any, where: str, error: type[OptionError] = Opti
                 return bool(value)
             if f.kind is int and float(value).is_integer():
                 return int(float(value))
-            if f.kind is float:
-                return float(value)
+            if f.kind is float and not isinstance(value, int):
+                return float(value)  # an int stays an int: it is a valid float, and keys keep it
     except ValueError:
         raise error(f"{where}={value!r}: expected {f.kind.__name__}") from None
     return value
@@ -195,7 +195,9 @@ def check(
     if value is None and f.optional:
         return
     if type(value) not in _ACCEPTED[f.kind]:
-        raise error(f"{where}={value!r}: expected {f.kind.__name__}; {allowed(f, resolve)}")
+        ranged = f.kind is bool or f.spec.choices or (f.spec.low, f.spec.high) != (None, None)
+        tail = f"; {allowed(f, resolve)}" if ranged else ""
+        raise error(f"{where}={value!r}: expected {f.kind.__name__}{tail}")
     if f.spec.choices:
         if value not in f.spec.choices:
             raise error(f"{where}={value!r}: {allowed(f, resolve)}")

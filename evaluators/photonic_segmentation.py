@@ -81,7 +81,8 @@ class PhotonicSegmentationEvaluator:
         fidelity = self._fidelity("standalone") if self.options.retrain else self.fidelity
         network = fidelity.network(design, self.data)
         result = score(network, design, self.options, self.data)
-        described = self.describe(fidelity)
+        cost = fidelity.cost(int(self.data.train_images.shape[0]))
+        described = {**self.describe(), "training_cost_images": asdict(cost)}
         export_design(out_dir, network, design, result, self.options.input_shape, described)
 
     # -- pieces ---------------------------------------------------------------------------
@@ -93,13 +94,10 @@ class PhotonicSegmentationEvaluator:
         assert self._data is not None
         return self._data
 
-    def describe(self, fidelity: Fidelity | None = None) -> dict[str, Any]:
-        """The options as plain data, with the device they resolve to and what ``fidelity``
-        (default: the option's) spends on training."""
+    def describe(self) -> dict[str, Any]:
+        """The options as plain data, with the device they resolve to."""
         described = asdict(self.options)
         described["device"] = str(resolve_device(self.options.device))
-        cost = (fidelity or self.fidelity).cost(int(self.data.train_images.shape[0]))
-        described["training_cost_images"] = asdict(cost)
         return described
 
     def _fidelity(self, name: str) -> Fidelity:

@@ -17,7 +17,6 @@ from evaluators.accuracy import clean_miou, noisy_miou
 from evaluators.data import SegmentationData
 from evaluators.design import Design
 from evaluators.hardware import (
-    DigitalReference,
     HardwareReport,
     cost_digital,
     cost_network,
@@ -68,7 +67,7 @@ def score(
     measure its accuracy on ``options.noise_samples`` chips of the design's noise model."""
     layers = extract_layers(network, options.input_shape)
     photonic = cost_network(layers, design.hardware)
-    digital = cost_digital(layers, DigitalReference.create(**options.reference))
+    digital = cost_digital(layers, options.digital_reference)
     if data is None:
         return Score(photonic, digital)
     noisy = noisy_miou(

@@ -10,6 +10,7 @@ hardware, noise and digital-reference options that every design starts from. Nes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from numbers import Integral
 from typing import Any, ClassVar
 
@@ -48,7 +49,7 @@ class SegmentationOptions(Options):
     finetune_lr: float = knob(2e-3, 0.0, None, "", "noise-aware fine-tuning", open_low=True)
     supernet: dict[str, Any] = knob({}, source="evaluators.supernet.SupernetSettings")
     recalibration_images: int = knob(64, 1, None, "images", "batch-norm statistics, " + SUPERNET)
-    retrain: bool = knob(False, source="export trains the design standalone, ignoring caches")
+    retrain: bool = knob(False, source="train standalone (export too), ignoring cached weights")
     # scoring
     noise_samples: int = knob(3, 1, None, "chips", "simulated chips per design")
     noise: dict[str, Any] = knob({}, source="evaluators.noise.NoiseConfig overrides")
@@ -70,10 +71,18 @@ class SegmentationOptions(Options):
         for key in self.hardware:
             if not key.startswith("hw."):
                 raise self.error(f"hardware.{key}: write hw.{key} (the keys are design params)")
-        HardwareConfig.from_params(self.hardware)
+            if not HardwareConfig.knows(key):
+                raise self.error(f"hardware.{key}: unknown parameter; see evaluators/hardware")
         NoiseConfig.create(**self.noise)
-        SupernetSettings.create(**self.supernet)
-        DigitalReference.create(**self.reference)
+        _ = self.supernet_settings, self.digital_reference  # parsed once, validated here
+
+    @cached_property
+    def supernet_settings(self) -> SupernetSettings:
+        return SupernetSettings.create(**self.supernet)
+
+    @cached_property
+    def digital_reference(self) -> DigitalReference:
+        return DigitalReference.create(**self.reference)
 
     @property
     def input_shape(self) -> tuple[int, int, int, int]:

@@ -27,6 +27,7 @@ import torch
 
 from evaluators.data.dataset import SegmentationData
 from evaluators.data.registry import DatasetRequest, register_dataset
+from evaluators.registry import Registry
 
 CLASS_NAMES = ("sky", "ground", "wall", "disk", "rectangle", "triangle", "bar")
 SKY, GROUND, WALL = 0, 1, 2
@@ -213,15 +214,8 @@ def _paint_blob(canvas: _Canvas) -> None:
 
 
 ObjectPainter = Callable[[_Canvas, int], None]
-OBJECT_PAINTERS: dict[str, ObjectPainter] = {}
-
-
-def _object(name: str) -> Callable[[ObjectPainter], ObjectPainter]:
-    def add(painter: ObjectPainter) -> ObjectPainter:
-        OBJECT_PAINTERS[name] = painter
-        return painter
-
-    return add
+OBJECT_PAINTERS: Registry[ObjectPainter] = Registry("object painter")
+_object = OBJECT_PAINTERS.register
 
 
 @_object("disk")

@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any
 
 from torch import nn
 
@@ -48,8 +48,6 @@ class Cost:
 
 class Fidelity(ABC):
     """How a design gets its weights (see the module docstring)."""
-
-    name: ClassVar[str] = ""
 
     def __init__(self, options: SegmentationOptions) -> None:
         self.options = options
@@ -77,15 +75,6 @@ class Fidelity(ABC):
 FIDELITIES: Registry[type[Fidelity]] = Registry("fidelity")
 
 
-F = TypeVar("F", bound=type[Fidelity])
-
-
-def register_fidelity(name: str) -> Callable[[F], F]:
+def register_fidelity(name: str) -> Callable[[type[Fidelity]], type[Fidelity]]:
     """Class decorator: register a :class:`Fidelity` subclass as option ``fidelity: name``."""
-
-    def add(cls: F) -> F:
-        FIDELITIES.register(name)(cls)  # refuses a taken name before the class is touched
-        cls.name = name
-        return cls
-
-    return add
+    return FIDELITIES.register(name)

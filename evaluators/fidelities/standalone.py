@@ -10,6 +10,7 @@ ignores the cache (and refreshes it).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -53,7 +54,7 @@ class Standalone(Fidelity):
         self._train(network, design, data)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
+            temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # workers may race
             torch.save({k: v.cpu() for k, v in network.state_dict().items()}, temporary)
             temporary.replace(path)
         return network

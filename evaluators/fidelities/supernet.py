@@ -24,7 +24,6 @@ from evaluators.segmentation_options import EvaluatorOptionsError, SegmentationO
 from evaluators.supernet import (
     Supernet,
     SupernetRecipe,
-    SupernetSettings,
     SupernetSpace,
     fingerprint,
     load_supernet,
@@ -65,12 +64,13 @@ class Inherited(Fidelity):
         return network
 
     def key(self, design: Design) -> str:
-        supernet = Path(self.options.supernet_path or "untrained").stem  # the file is its key
+        """The supernet's own key (its file's name), the design and the recalibration images."""
+        supernet = self._path().stem
         recalibration = [self.options.recalibration_images, self.options.dataset]
         return content_key([supernet, dict(design.params), recalibration])
 
     def cost(self, train_images: int) -> Cost:
-        settings = SupernetSettings.create(**self.options.supernet)
+        settings = self.options.supernet_settings
         noisy = min(settings.noise_images or train_images, train_images)
         return Cost(
             float_once=settings.epochs * train_images,
@@ -82,20 +82,23 @@ class Inherited(Fidelity):
     def supernet(self) -> Supernet:
         """The trained supernet ``prepare`` made (loaded once per worker)."""
         if self._supernet is None:
-            if self.options.supernet_path is None:
-                raise EvaluatorOptionsError(
-                    "fidelity 'supernet' needs a trained supernet: run prepare(cache_dir, domains)"
-                    " first (dse search does), or use fidelity: standalone"
-                )
-            self._supernet = load_supernet(Path(self.options.supernet_path))
+            self._supernet = load_supernet(self._path())
         return self._supernet
+
+    def _path(self) -> Path:
+        if self.options.supernet_path is None:
+            raise EvaluatorOptionsError(
+                "fidelity 'supernet' needs a trained supernet: run prepare(cache_dir, domains)"
+                " first (dse search does), or use fidelity: standalone"
+            )
+        return Path(self.options.supernet_path)
 
     def recipe(self, space: SupernetSpace, data: SegmentationData) -> SupernetRecipe:
         """What the supernet of ``space`` depends on; its key names the cache file."""
         options = self.options
         return SupernetRecipe(
             space=space,
-            settings=SupernetSettings.create(**options.supernet),
+            settings=options.supernet_settings,
             num_classes=data.num_classes,
             seed=options.seed,
             data_fingerprint=fingerprint(data),

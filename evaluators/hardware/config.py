@@ -168,6 +168,12 @@ class HardwareConfig(Options):
             raise ConfigError(f"hw.preset={name!r}: unknown; valid: {', '.join(PRESETS)}")
         return PRESETS[name]
 
+    @staticmethod
+    def knows(key: str) -> bool:
+        """Whether ``key`` (``hw.<name>``) is a hardware parameter: a field, an alias, preset."""
+        name = key.removeprefix("hw.")
+        return key.startswith("hw.") and (name in _FIELDS or name in _ALIASES or name == "preset")
+
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> HardwareConfig:
         """Build from design params: ``hw.preset`` picks the base, ``hw.<field>`` overrides.

@@ -31,7 +31,7 @@ from evaluators.accuracy import DYNAMIC_OFFSET
 from evaluators.data import SegmentationData
 from evaluators.noise import NoiseConfig
 from evaluators.options import Options, knob
-from evaluators.supernet.errors import SupernetError
+from evaluators.supernet.errors import SupernetError, SupernetSettingsError
 from evaluators.supernet.model import Supernet
 from evaluators.supernet.space import SupernetSpace
 from evaluators.training import TrainResult, train
@@ -64,6 +64,7 @@ class SupernetSettings(Options):
     the cache key."""
 
     label: ClassVar[str] = "supernet."
+    error: ClassVar[type[SupernetSettingsError]] = SupernetSettingsError
 
     epochs: int = knob(30, 1, None, "epochs", "path-sampling phase")
     sampling: str = knob("sandwich", choices=SAMPLERS, source="BigNAS sandwich rule; SPOS uniform")

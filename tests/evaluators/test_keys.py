@@ -1,0 +1,53 @@
+"""evaluators.keys and the fidelities' cache keys: stable across releases, so caches stay valid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evaluators.design import Design
+from evaluators.fidelities.standalone import Standalone
+from evaluators.fidelities.supernet import Inherited
+from evaluators.keys import content_key
+from evaluators.segmentation_options import SegmentationOptions
+from evaluators.supernet import SupernetSpace
+
+OPTIONS: dict[str, Any] = {
+    "dataset": "synthetic",
+    "image_size": [32, 32],
+    "num_train": 16,
+    "num_val": 8,
+    "epochs": 2,
+    "finetune_epochs": 1,
+    "noise": {"adc_gain": 4.0},
+    "seed": 3,
+}
+DESIGN = {"arch.width": 8, "arch.stage2.block": "ghost", "hw.bits": 6, "hw.wavelengths": 8}
+DOMAINS = {
+    "arch.width": {"type": "int", "low": 8, "high": 16, "step": 8, "log": False},
+    "hw.bits": {"type": "int", "low": 4, "high": 8, "step": 1, "log": False},
+}
+
+
+def test_content_key_is_a_hash_of_sorted_json() -> None:
+    assert content_key({"b": 1, "a": (2, 3)}) == content_key({"a": [2, 3], "b": 1})
+    assert content_key({"a": 1}) != content_key({"a": 2})
+    assert len(content_key([])) == 24
+
+
+def test_keys_are_those_of_the_release_before_the_fidelity_redesign() -> None:
+    """Computed with e4efe8a's ``SegmentationOptions.training_key`` and ``supernet_recipe``:
+    weights and supernets cached before the redesign are still found."""
+    options = SegmentationOptions.create(**OPTIONS)
+    design = Design.resolve(DESIGN, options)
+    assert Standalone(options).key(design) == "eccdd6f79fc2a16c838cc9e4"
+    with_supernet = SegmentationOptions.create(**OPTIONS, supernet={"epochs": 2})
+    fidelity = Inherited(with_supernet)
+    recipe = fidelity.recipe(SupernetSpace.from_domains(DOMAINS), with_supernet.load_data())
+    assert recipe.key == "ae82f4ee6a8847023c8adc6b"
+
+
+def test_an_integral_float_option_keeps_its_key() -> None:
+    """``lr: 1`` read from YAML stays the int it was, so its key is the one e4efe8a gave it."""
+    options = SegmentationOptions.create(**OPTIONS, lr=1)
+    assert options.lr == 1 and isinstance(options.lr, int)
+    assert Standalone(options).key(Design.resolve(DESIGN, options)) == "00c58e3de8374abf2c069f6f"
