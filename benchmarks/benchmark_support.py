@@ -1,4 +1,5 @@
-"""What every benchmark script prints the same way: the machine it ran on, and its report.
+"""What every benchmark script does the same way: the machine it ran on, its report, a search
+through the real command line.
 
 The scripts run as ``python benchmarks/NAME.py``, so this module is importable beside them.
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -35,3 +38,17 @@ def publish(text: str, out: Path | None) -> None:
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
+
+
+def cli_search(space: Path, name: str, runs_dir: Path, *flags: str) -> float:
+    """Run ``dse search SPACE --name NAME --runs-dir RUNS_DIR FLAGS`` (Ray, MLflow, ledger: all
+    a user runs), or resume it when an earlier run was interrupted; return its wall time."""
+    command = [sys.executable, "-m", "dse", "search", "--name", name, "--quiet"]
+    command += ["--runs-dir", str(runs_dir)]
+    if (runs_dir / "searches" / name / "search.json").exists():
+        command += ["--resume"]
+    else:
+        command += [str(space), *flags]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start

@@ -24,14 +24,12 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import yaml
-from benchmark_support import machine
+from benchmark_support import cli_search, machine
 
 from dse.design import parse_overrides
 from dse.ledger import Ledger
@@ -44,44 +42,13 @@ def run_search(
     space: Path, name: str, optimizer: str, seed: int, args: argparse.Namespace
 ) -> float:
     """One search through the CLI; returns its wall time (skipped when already finished)."""
-    ledger = Ledger(args.runs_dir / "searches" / name)
-    if len(ledger.read_trials()) >= args.budget:
+    if len(Ledger(args.runs_dir / "searches" / name).read_trials()) >= args.budget:
         return float("nan")
-    command = [
-        sys.executable,
-        "-m",
-        "dse",
-        "search",
-        str(space),
-        "--name",
-        name,
-        "--quiet",
-        "--optimizer",
-        optimizer,
-        "--seed",
-        str(seed),
-        "--budget",
-        str(args.budget),
-        "--workers",
-        str(args.workers),
-        "--runs-dir",
-        str(args.runs_dir),
-    ]
+    flags = ["--optimizer", optimizer, "--seed", str(seed), "--budget", str(args.budget)]
+    flags += ["--workers", str(args.workers)]
     if args.population:
-        command += ["--population", str(args.population)]
-    if ledger.exists():
-        command = [
-            *command[:4],
-            "--name",
-            name,
-            "--resume",
-            "--quiet",
-            "--runs-dir",
-            str(args.runs_dir),
-        ]
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+        flags += ["--population", str(args.population)]
+    return cli_search(space, name, args.runs_dir, *flags)
 
 
 def front_hypervolume(trials: list[Trial], space: SearchSpace) -> float:

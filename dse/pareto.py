@@ -68,6 +68,14 @@ def normalize(values: np.ndarray, objectives: Sequence[Objective], bounds: Bound
     return out
 
 
+def at_top_level(trials: Sequence[Trial], space: SearchSpace) -> list[Trial]:
+    """The designs a front is built from: in a multi-fidelity search those scored at the
+    highest level (a design whose best score comes from a cheaper level is not comparable with
+    them: its proxy may be biased); in a single-fidelity search every design."""
+    lower = set(space.levels[:-1])
+    return [t for t in trials if t.fidelity not in lower]
+
+
 def feasible(trials: Sequence[Trial], space: SearchSpace) -> list[Trial]:
     """Working designs that satisfy every constraint."""
     return [t for t in trials if t.ok and all(v <= 0 for v in space.violations(t.metrics))]
@@ -77,9 +85,10 @@ def pareto_front(trials: Sequence[Trial], space: SearchSpace) -> list[Trial]:
     """The non-dominated feasible designs (ties kept), in trial order.
 
     Constrained domination (Deb) puts every feasible design ahead of every infeasible one, so
-    the front holds only feasible designs; it is empty while none is feasible.
+    the front holds only feasible designs; it is empty while none is feasible. In a
+    multi-fidelity search only designs scored at the highest level count (:func:`at_top_level`).
     """
-    candidates = feasible(trials, space)
+    candidates = feasible(at_top_level(trials, space), space)
     if not candidates:
         return []
     signs = np.array([-1.0 if o.maximize else 1.0 for o in space.objectives])

@@ -2,12 +2,14 @@
 
 ``PymooProblem`` wraps any problem of ``pymoo.problems.get_problem`` (ZDT, DTLZ, BNH, ...):
 params ``x0 .. x{n-1}`` in, metrics ``f1 .. fm`` (objectives, minimised) and ``g1 .. gk``
-(inequality constraints, feasible when <= 0) out. ``ZeroCost`` returns at once, for measuring
-the engine's own overhead. ``write_problem_space`` writes a matching search-space file.
+(inequality constraints, feasible when <= 0) out. ``ProxyProblem`` adds a biased, noisy proxy
+of it (multi-fidelity search). ``ZeroCost`` returns at once, for measuring the engine's own
+overhead. ``write_problem_space`` writes a matching search-space file.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,36 @@ class PymooProblem:
         metrics = {f"f{i + 1}": float(v) for i, v in enumerate(np.ravel(objectives))}
         if self.problem.n_ieq_constr:
             metrics.update({f"g{i + 1}": float(v) for i, v in enumerate(np.ravel(constraints))})
+        return metrics
+
+
+class ProxyProblem(PymooProblem):
+    """A pymoo problem seen through a cheap, biased proxy: a test bed for multi-fidelity search.
+
+    With ``bias = noise = 0`` it is the problem itself (the expensive, true level). Otherwise
+    every objective after the first gets ``bias * b(x) + noise * n(x)``: ``b`` a smooth
+    design-dependent distortion in [-1, 1] (``sin(3 pi x1) cos(2 pi x2)``: it misranks designs
+    systematically, the way a proxy favours some region of a space), and ``n`` a standard normal
+    drawn from the design's params (deterministic: the same design always gets the same score,
+    as a seeded proxy does). The first objective stays exact, so fronts keep their spread.
+    """
+
+    def __init__(
+        self, problem: str, bias: float = 0.0, noise: float = 0.0, **problem_options: Any
+    ) -> None:
+        super().__init__(problem, **problem_options)
+        self.bias, self.noise = float(bias), float(noise)
+
+    def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
+        metrics = super().evaluate(params)
+        if not (self.bias or self.noise):
+            return metrics
+        x = [float(params[f"x{i}"]) for i in range(self.problem.n_var)]
+        distortion = np.sin(3 * np.pi * x[1 % len(x)]) * np.cos(2 * np.pi * x[2 % len(x)])
+        seed = int.from_bytes(hashlib.sha256(repr(sorted(params.items())).encode()).digest()[:8])
+        draws = np.random.default_rng(seed).standard_normal(self.problem.n_obj)
+        for i in range(1, self.problem.n_obj):
+            metrics[f"f{i + 1}"] += self.bias * float(distortion) + self.noise * float(draws[i])
         return metrics
 
 

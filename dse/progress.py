@@ -1,7 +1,9 @@
-"""A live progress line for searches: generation, designs done and failed, front, hypervolume."""
+"""A live progress line for searches: generation, designs done and failed, front, hypervolume;
+in a multi-fidelity search also, per level, the results so far and those in flight."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -19,7 +21,15 @@ from rich.progress import (
 class SearchProgress:
     """Progress bar on stderr; silent when disabled (tests, ``--quiet``)."""
 
-    def __init__(self, name: str, budget: int, *, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        budget: int,
+        levels: Sequence[str | None] = (None,),
+        *,
+        enabled: bool = True,
+    ) -> None:
+        self._levels = {level: (0, 0) for level in levels if level is not None}
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -28,6 +38,7 @@ class SearchProgress:
             TextColumn("[red]{task.fields[failed]} failed"),
             TextColumn("front {task.fields[front]}"),
             TextColumn("HV {task.fields[hv]}"),
+            TextColumn("{task.fields[levels]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=Console(stderr=True),
@@ -35,7 +46,7 @@ class SearchProgress:
             transient=False,
         )
         self._task = self._progress.add_task(
-            name, total=budget, generation=0, failed=0, front=0, hv="-"
+            name, total=budget, generation=0, failed=0, front=0, hv="-", levels=self._describe()
         )
 
     def __enter__(self) -> SearchProgress:
@@ -55,3 +66,15 @@ class SearchProgress:
         if isinstance(fields.get("hv"), float):
             fields["hv"] = f"{fields['hv']:.4f}"
         self._progress.update(self._task, **fields)
+
+    def level(self, level: str | None, scored: int, running: int) -> None:
+        """A fidelity level has ``scored`` results so far and ``running`` in flight."""
+        if level in self._levels:
+            self._levels[level] = (scored, running)
+            self._progress.update(self._task, levels=self._describe())
+
+    def _describe(self) -> str:
+        return " · ".join(
+            f"{level} {scored}" + (f" (+{running})" if running else "")
+            for level, (scored, running) in self._levels.items()
+        )

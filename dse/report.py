@@ -1,4 +1,5 @@
-"""Printing fronts for people (a table) and for programs (CSV, JSON)."""
+"""Printing fronts for people (a table) and for programs (CSV, JSON); in a multi-fidelity
+search every row says the fidelity level its scores come from."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def front_records(space: SearchSpace, front: Sequence[Trial]) -> list[dict[str, 
     records = []
     for trial in front:
         record: dict[str, object] = {"trial": trial.number}
+        if space.fidelities:
+            record["fidelity"] = trial.fidelity
         record.update({name: trial.metrics.get(name) for name in [*objectives, *others]})
         record.update(trial.params)
         records.append(record)
@@ -74,7 +77,8 @@ def _table(
     from rich.table import Table
 
     table = Table(title=f"Pareto front of {space.name} ({len(records)} designs)")
-    columns = ["trial", *space.objective_names, *params]
+    fidelity = ["fidelity"] if space.fidelities else []
+    columns = ["trial", *fidelity, *space.objective_names, *params]
     for column in columns:
         objective = column in space.objective_names
         table.add_column(column, style="bold" if objective else None, justify="right")

@@ -1,10 +1,12 @@
 """Parallel evaluation on Ray: one actor per worker, each holding a warm evaluator.
 
 Each actor builds the evaluator and runs its ``setup()`` once (loading data and weights), then
-evaluates design after design. Results come back as they finish (``ray.wait``), not in
-submission order. An evaluation that raises is a failed design with its error, and the search
-goes on; an actor that dies (a segfault, an out-of-memory kill) is replaced and its design
-retried once. Ray runs on a local cluster by default, or joins an existing one by address.
+evaluates design after design; in a multi-fidelity search it holds one evaluator per level, each
+built with that level's options and set up once. Results come back as they finish
+(``ray.wait``), not in submission order. An evaluation that raises is a failed design with its
+error, and the search goes on; an actor that dies (a segfault, an out-of-memory kill) is
+replaced and its design retried once. Ray runs on a local cluster by default, or joins an
+existing one by address.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from dse.evaluator import clean_metrics, describe_error, setup_evaluator
 MAX_ATTEMPTS = 2  # a design whose worker dies is retried once
 
 
+Level = str | None  # a fidelity level's name; None in a single-fidelity search
+
+
 @dataclass(frozen=True)
 class Job:
-    """A design to evaluate, identified by its trial number."""
+    """A design to evaluate at a fidelity level, identified by its trial number."""
 
     number: int
     params: dict[str, Any]
+    level: Level = None
 
 
 @dataclass(frozen=True)
@@ -45,28 +51,33 @@ class Outcome:
 
 
 class EvaluatorWorker:
-    """The body of a Ray actor: a warm evaluator that turns params into metrics.
+    """The body of a Ray actor: warm evaluators (one per level) that turn params into metrics.
 
     Setup errors are kept and reported by :meth:`ready` instead of raised, so the driver can
     print one clear line rather than Ray's wrapped traceback.
     """
 
-    def __init__(self, target: str, options: Mapping[str, Any], threads: int) -> None:
+    def __init__(
+        self, target: str, options: Mapping[Level, Mapping[str, Any]], threads: int
+    ) -> None:
         self._setup_error: str | None = None
-        try:
-            self._evaluator = setup_evaluator(target, options)
-        except EvaluatorError as error:
-            self._setup_error = str(error)
+        self._evaluators: dict[Level, Any] = {}
+        for level, level_options in options.items():
+            try:
+                self._evaluators[level] = setup_evaluator(target, level_options)
+            except EvaluatorError as error:
+                self._setup_error = f"fidelity {level}: {error}" if level else str(error)
+                break
         _limit_threads(threads)
 
     def ready(self) -> str | None:
         """None when the evaluator is set up, else why it is not."""
         return self._setup_error
 
-    def evaluate(self, number: int, params: dict[str, Any]) -> Outcome:
+    def evaluate(self, number: int, params: dict[str, Any], level: Level = None) -> Outcome:
         start = time.perf_counter()
         try:
-            metrics = clean_metrics(self._evaluator.evaluate(params))
+            metrics = clean_metrics(self._evaluators[level].evaluate(params))
         except Exception as error:
             return Outcome(
                 number,
@@ -100,7 +111,7 @@ class RayRunner:
         self.workers = workers
         self.ray_address = ray_address
         self.verbose = verbose
-        self.options: dict[str, Any] = {}
+        self.options: dict[Level, dict[str, Any]] = {}
         self._actors: list[Any] = []
         self._remote: Any = None
         self._threads = 1
@@ -134,12 +145,13 @@ class RayRunner:
             runtime_env=None if local else {"env_vars": env},
         )
 
-    def start(self, options: Mapping[str, Any]) -> None:
-        """Set up every worker with the evaluator ``options`` (raises if a setup fails)."""
+    def start(self, options: Mapping[Level, Mapping[str, Any]]) -> None:
+        """Set up every worker with the evaluator options of every level (raises if a setup
+        fails); a single-fidelity search has the one level ``None``."""
         import ray
 
         self.connect()
-        self.options = dict(options)
+        self.options = {level: dict(level_options) for level, level_options in options.items()}
         self._remote = ray.remote(num_cpus=1, max_restarts=0)(EvaluatorWorker)
         self._actors = [self._new_actor() for _ in range(self.workers)]
         for problem in ray.get([actor.ready.remote() for actor in self._actors]):
@@ -155,13 +167,15 @@ class RayRunner:
         from ray.exceptions import RayActorError
 
         queue = deque(jobs)
-        attempts: dict[int, int] = {}
+        attempts: dict[tuple[int, Level], int] = {}
         running: dict[Any, tuple[int, Job]] = {}  # ref -> (actor index, job)
         idle = list(range(len(self._actors)))
 
         def submit(index: int, job: Job) -> None:
-            attempts[job.number] = attempts.get(job.number, 0) + 1
-            running[self._actors[index].evaluate.remote(job.number, job.params)] = (index, job)
+            key = (job.number, job.level)
+            attempts[key] = attempts.get(key, 0) + 1
+            ref = self._actors[index].evaluate.remote(job.number, job.params, job.level)
+            running[ref] = (index, job)
 
         while queue or running:
             while queue and idle:
@@ -174,7 +188,7 @@ class RayRunner:
             except RayActorError as error:
                 self._replace(index)
                 outcome = None
-                if attempts[job.number] < MAX_ATTEMPTS:
+                if attempts[(job.number, job.level)] < MAX_ATTEMPTS:
                     queue.appendleft(job)
                 else:
                     outcome = Outcome(job.number, {}, f"worker died twice: {describe_error(error)}")

@@ -1,10 +1,12 @@
-"""The search loop: ask a generation, evaluate it on Ray, record it, tell it, repeat.
+"""The search loop: ask a generation, score it on Ray (level by level), record it, tell it.
 
-Order of writes for every finished design: the ledger first (durable at once), then MLflow
-(in the background). A resume replays the ledger through the optimizer, generation by
-generation, checking that the replayed designs are the recorded ones, evaluates only what the
-ledger lacks (designs interrupted by the kill, then new generations), and logs to MLflow what
-it had not received.
+Order of writes for every result: the ledger first, the moment it finishes (durable at once);
+MLflow at the end of its generation, one child run per design with every level it reached (in
+the background). A resume replays the ledger through the optimizer, generation by generation,
+checking that the replayed designs are the recorded ones, evaluates only what the ledger lacks
+(results interrupted by the kill, then new generations), and logs to MLflow what it had not
+received. How a generation is scored is :mod:`dse.generation`; what the optimizer is told of it
+is :func:`dse.promotion.told`.
 """
 
 from __future__ import annotations
@@ -13,23 +15,35 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dse.agreement import level_agreement
 from dse.artifacts import write_search_artifacts
-from dse.errors import SearchError
-from dse.evaluator import load_target, prepare_options
+from dse.errors import DseError, SearchError
+from dse.evaluator import build_evaluator, load_target, prepare_options
+from dse.generation import GenerationScorer
 from dse.ledger import Ledger, SearchSettings, check_name
 from dse.mlflow_client import default_tracking_uri
 from dse.optimizers import OPTIMIZERS, make_optimizer
-from dse.pareto import hypervolume, normalize, objective_matrix, pareto_front, resolve_bounds
+from dse.pareto import (
+    at_top_level,
+    hypervolume,
+    normalize,
+    objective_matrix,
+    pareto_front,
+    resolve_bounds,
+)
 from dse.progress import SearchProgress
-from dse.runner import Job, Outcome, RayRunner
+from dse.promotion import optimizer_space, told
+from dse.results import Level, Results
+from dse.runner import RayRunner
 from dse.space import SearchSpace, dump_space, load_space, parse_space
 from dse.tracking import Tracker
-from dse.trial import Trial, finished_trial
+from dse.trial import Trial
 from dse.version import code_version
 
 DEFAULT_OPTIMIZER = "nsga2"
@@ -134,25 +148,29 @@ class Search:
                     "continue it with --resume or choose another --name"
                 )
             self.settings = _new_settings(request, self.space)
-        load_target(self.space.evaluator.target)  # an unknown evaluator fails before any work
+        _check_levels(self.space)  # an unknown evaluator or a bad level fails before any work
         self.tracker = Tracker(
             self.settings.tracking_uri, request.name, self.ledger.directory / "tracking.lock"
         )
         self.ledger.lock()
-        self.trials: dict[int, Trial] = {t.number: t for t in self.ledger.read_trials()}
+        self.results = Results(self.space.levels, self.ledger.read_trials())
+        self.trials: dict[int, Trial] = self.results.designs()  # each design's combined view
         self.history: list[tuple[int, float, int]] = []
         self.logged_generations: set[int] = set()
+        self.logged: set[int] = set()  # designs MLflow holds
+        self._started = False
 
     # -- set-up ---------------------------------------------------------------------------
 
-    def _start_tracking(self) -> set[int]:
-        """Create or reopen the MLflow parent run; return the trials MLflow already holds."""
+    def _start_tracking(self) -> None:
+        """Create or reopen the MLflow parent run; note what MLflow already holds of it."""
         if self.request.resume and self.settings.parent_run_id:
             held = self.tracker.reopen(
                 self.settings.experiment_id or "", self.settings.parent_run_id
             )
             self.logged_generations = held.generations
-            return set(held.trials)
+            self.logged = set(held.trials)
+            return
         params = {
             "space": self.settings.space_path,
             "evaluator": self.space.evaluator.target,
@@ -169,7 +187,6 @@ class Search:
         self.settings = self.ledger.update_settings(
             experiment_id=experiment_id, parent_run_id=parent_run_id
         )
-        return set()
 
     def _runner(self) -> RayRunner:
         workers = self.request.workers or self.space.search.workers or _cpu_count()
@@ -180,11 +197,23 @@ class Search:
             verbose=self.request.verbose,
         )
 
-    def _worker_options(self) -> dict[str, Any]:
-        """The evaluator's options plus what its ``prepare`` step gives the workers."""
-        spec = self.space.evaluator
-        cache = self.request.runs_dir / "cache"
-        return prepare_options(spec.target, spec.options, cache, self.space.domains())
+    def _worker_options(self) -> dict[Level, dict[str, Any]]:
+        """Per level, the evaluator's options plus what its ``prepare`` step gives the workers."""
+        target, cache = self.space.evaluator.target, self.request.runs_dir / "cache"
+        options = {}
+        for level in self.space.levels:
+            with _naming(level):
+                level_options = self.space.level_options(level)
+                options[level] = prepare_options(target, level_options, cache, self.space.domains())
+        return options
+
+    def _start(self, runner: RayRunner) -> RayRunner:
+        """Prepare the evaluators and set the workers up, once (a resume with nothing left to
+        evaluate never does)."""
+        if not self._started:
+            runner.start(self._worker_options())
+            self._started = True
+        return runner
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -195,11 +224,8 @@ class Search:
                 runner.connect()  # Ray starts while the tracker connects to MLflow
                 if not self.request.resume:
                     self.tracker.check_name_free()  # before prepare, which may train for minutes
-                runner.start(self._worker_options())
-            logged = self._start_tracking()
-            for trial in sorted(self.trials.values(), key=lambda t: t.number):
-                if trial.number not in logged:
-                    self.tracker.log_trial(trial)
+                self._start(runner)
+            self._start_tracking()
             self._loop(runner)
         except BaseException:
             self._stop_tracking()
@@ -212,9 +238,17 @@ class Search:
     def _loop(self, runner: RayRunner) -> None:
         settings = self.settings
         optimizer = make_optimizer(
-            settings.optimizer, self.space, population_size=settings.population, seed=settings.seed
+            settings.optimizer,
+            optimizer_space(self.space),
+            population_size=settings.population,
+            seed=settings.seed,
         )
-        progress = SearchProgress(settings.name, settings.budget, enabled=self.request.progress)
+        progress = SearchProgress(
+            settings.name, settings.budget, self.space.levels, enabled=self.request.progress
+        )
+        scorer = GenerationScorer(
+            self.space, self.results, lambda: self._start(runner), self._record, progress.level
+        )
         first = 0
         with progress:
             while first < settings.budget:
@@ -222,50 +256,43 @@ class Search:
                 designs = optimizer.ask()[: settings.budget - first]
                 if not designs:
                     break
-                batch = self._evaluate(runner, generation, designs, first, progress)
-                optimizer.tell(batch)
-                self._after_generation(generation, progress)
+                numbers = list(range(first, first + len(designs)))
+                self._check_replay(numbers, designs)
+                progress.update(generation=generation)
+                scorer.score(generation, numbers, designs)
+                optimizer.tell(told(numbers, self.results, self.space))
+                self._after_generation(generation, numbers, progress)
                 first += len(designs)
 
-    def _evaluate(
-        self,
-        runner: RayRunner,
-        generation: int,
-        designs: Sequence[dict[str, Any]],
-        first: int,
-        progress: SearchProgress,
-    ) -> list[Trial]:
-        """The generation's trials in ask order: recorded ones reused, the others evaluated."""
-        jobs = []
-        for offset, params in enumerate(designs):
-            number = first + offset
-            recorded = self.trials.get(number)
-            if recorded is None:
-                jobs.append(Job(number, params))
-            elif recorded.params != params:
+    def _check_replay(self, numbers: Sequence[int], designs: Sequence[dict[str, Any]]) -> None:
+        """A resumed search's optimizer must ask for the designs the ledger recorded."""
+        first = self.space.levels[0]
+        for number, params in zip(numbers, designs, strict=True):
+            recorded = self.results.get(number, first)
+            if recorded is not None and recorded.params != params:
                 raise SearchError(
                     f"the ledger of {self.settings.name!r} disagrees with the optimizer's replay "
                     f"at trial {number}: were the space, seed or optimizer changed?"
                 )
-        progress.update(generation=generation, completed=len(self.trials))
-        for outcome in runner.run(jobs):
-            self._record(outcome, generation, designs[outcome.number - first])
-            progress.update(completed=len(self.trials), failed=self._failed())
-        return [self.trials[first + offset] for offset in range(len(designs))]
 
-    def _record(self, outcome: Outcome, generation: int, params: dict[str, Any]) -> None:
-        trial = finished_trial(outcome, generation, params, self.space)
+    def _record(self, trial: Trial) -> None:
+        """A finished (design, level) result: into the ledger at once, then into memory."""
         self.ledger.append(trial)
-        self.trials[trial.number] = trial
-        self.tracker.log_trial(trial)
+        self.results.add(trial)
 
-    def _failed(self) -> int:
-        return sum(not t.ok for t in self.trials.values())
-
-    def _after_generation(self, generation: int, progress: SearchProgress) -> None:
-        """Fix the bounds once designs work, then log hypervolume and front size."""
+    def _after_generation(
+        self, generation: int, numbers: Sequence[int], progress: SearchProgress
+    ) -> None:
+        """Log the generation's designs, fix the bounds once designs work, then log the
+        hypervolume, the front size and, with several levels, what each scored and how well
+        adjacent levels agreed."""
+        for number in numbers:
+            self.trials[number] = self.results.design(number)
+            if number not in self.logged:
+                self.tracker.log_trial(self.trials[number])
+                self.logged.add(number)
         trials = list(self.trials.values())
-        working = [t for t in trials if t.ok]
+        working = [t for t in at_top_level(trials, self.space) if t.ok]
         if self.settings.bounds is None and working:
             bounds = resolve_bounds(self.space.objectives, objective_matrix(working, self.space))
             self.settings = self.ledger.update_settings(bounds=bounds)
@@ -275,8 +302,26 @@ class Search:
         self.history.append((generation, volume, len(front)))
         if generation not in self.logged_generations:
             metrics = {"hypervolume": volume, "front_size": len(front)}
+            if self.space.fidelities:
+                metrics.update(self._level_metrics(numbers))
             self.tracker.log_generation(generation, metrics)
-        progress.update(front=len(front), hv=volume)
+        progress.update(
+            completed=len(self.trials),
+            failed=sum(not t.ok for t in trials),
+            front=len(front),
+            hv=volume,
+        )
+
+    def _level_metrics(self, numbers: Sequence[int]) -> dict[str, float]:
+        """Per level, the designs of the generation it scored (``scored/<level>``) and of those
+        how many took over an identical design's result (``reused/<level>``); the rank
+        agreement of adjacent levels on the designs promoted (``tau/<lower>-<upper>/<name>``)."""
+        metrics: dict[str, float] = {}
+        for level in self.space.levels:
+            results = self.results.at(level, numbers)
+            metrics[f"scored/{level}"] = len(results)
+            metrics[f"reused/{level}"] = sum(t.reused is not None for t in results)
+        return {**metrics, **level_agreement(self.results, self.space, numbers)}
 
     def _hypervolume(self, front: Sequence[Trial]) -> float:
         if not front or self.settings.bounds is None:
@@ -289,6 +334,9 @@ class Search:
     def _finish(self) -> SearchResult:
         trials = sorted(self.trials.values(), key=lambda t: t.number)
         front = pareto_front(trials, self.space)
+        if self.space.fidelities and self.history:
+            total = level_agreement(self.results, self.space, self.trials, prefix="tau_total")
+            self.tracker.log_generation(self.history[-1][0], total)
         with tempfile.TemporaryDirectory(prefix="dse-artifacts-") as directory:
             write_search_artifacts(
                 Path(directory), self.space, trials, front, self.history, self.settings.bounds or []
@@ -325,6 +373,27 @@ def _describe_front(space: SearchSpace, trials: Sequence[Trial], front: Sequence
     if len(front) > 20:
         lines.append(f"| ... | {len(front) - 20} more in front.csv |")
     return "\n".join(lines)
+
+
+def _check_levels(space: SearchSpace) -> None:
+    """Build the evaluator of every fidelity level once, so an unknown evaluator, an unknown
+    option or a bad value fails before any work, naming the level."""
+    target = space.evaluator.target
+    load_target(target)
+    for level in space.levels:
+        with _naming(level):
+            build_evaluator(target, space.level_options(level))
+
+
+@contextmanager
+def _naming(level: Level) -> Iterator[None]:
+    """Prefix errors of a fidelity level's evaluator with the level."""
+    try:
+        yield
+    except DseError as error:
+        if level is None:
+            raise
+        raise type(error)(f"fidelities ({level}): {error}") from None
 
 
 def _cpu_count() -> int:

@@ -183,6 +183,30 @@ class SearchDefaults(_Strict):
     workers: int | None = Field(None, gt=0)
 
 
+class FidelityLevel(_Strict):
+    """One level of a multi-fidelity search: evaluator option overrides that define it, and how
+    much of a generation reaches it (``promote``, a fraction, or ``count`` designs).
+
+    The first level scores every design, so it takes neither; each later level takes exactly
+    one, and never more designs than the level before it scored.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+    options: dict[str, Any] = Field(default_factory=dict)
+    promote: float | None = Field(None, gt=0, le=1)
+    count: int | None = Field(None, ge=1)
+
+    def size(self, generation: int, previous: int) -> int:
+        """Designs this level scores of a generation of ``generation`` designs, of which the
+        level below scored ``previous``."""
+        wanted = (
+            self.count
+            if self.count is not None
+            else math.ceil((self.promote or 1.0) * generation - 1e-9)
+        )
+        return min(previous, max(1, wanted))
+
+
 class VerifySettings(_Strict):
     """How ``dse verify`` re-evaluates the front: evaluator option overrides (full fidelity)."""
 
@@ -200,13 +224,25 @@ class SearchSpace(_Strict):
     params: dict[str, ParamSpec] = Field(min_length=1)
     search: SearchDefaults = SearchDefaults()
     verify: VerifySettings = VerifySettings()
+    fidelities: list[FidelityLevel] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> SearchSpace:
         names = [o.name for o in self.objectives]
         if len(set(names)) != len(names):
             raise ValueError(f"objective names repeat: {names}")
+        _check_levels(self.fidelities)
         return self
+
+    @property
+    def levels(self) -> list[str | None]:
+        """The fidelity levels' names, cheapest first; ``[None]`` for a single-fidelity search."""
+        return [level.name for level in self.fidelities] or [None]
+
+    def level_options(self, level: str | None) -> dict[str, Any]:
+        """The evaluator options of ``level``: the evaluator's, then the level's overrides."""
+        overrides = next((f.options for f in self.fidelities if f.name == level), {})
+        return {**self.evaluator.options, **overrides}
 
     @property
     def objective_names(self) -> list[str]:
@@ -242,15 +278,52 @@ class SearchSpace(_Strict):
         return {name: self.params[name].parse(texts[name]) for name in self.params}
 
 
-def _format_error(source: str, error: ValidationError) -> str:
+def _check_levels(levels: list[FidelityLevel]) -> None:
+    """A multi-fidelity search needs two levels or more, the first scoring every design."""
+    if not levels:
+        return
+    if len(levels) == 1:
+        raise ValueError(f"fidelities: a single level ({levels[0].name!r}); give two or more")
+    names = [level.name for level in levels]
+    if len(set(names)) != len(names):
+        raise ValueError(f"fidelities: level names repeat: {names}")
+    first = levels[0]
+    if first.promote is not None or first.count is not None:
+        raise ValueError(
+            f"fidelities.0 ({first.name}): the first level scores every design: "
+            "remove promote and count"
+        )
+    for index, level in enumerate(levels[1:], start=1):
+        if (level.promote is None) == (level.count is None):
+            raise ValueError(
+                f"fidelities.{index} ({level.name}): "
+                "give exactly one of promote (a fraction) or count"
+            )
+
+
+def _format_error(source: str, error: ValidationError, data: Mapping[str, Any]) -> str:
     first = error.errors()[0]
     location = ".".join(str(part) for part in first["loc"] if part not in _TAGS)
+    level = _level_name(data, first["loc"])
+    if level:
+        location = location.replace(
+            f"fidelities.{first['loc'][1]}", f"fidelities.{first['loc'][1]} ({level})", 1
+        )
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "union_tag_invalid":
         message = f"unknown type {first['input']['type']!r}; expected one of {', '.join(_TAGS)}"
     where = f"{location}: " if location else ""
     more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
     return f"{source}: {where}{message}{more}"
+
+
+def _level_name(data: Mapping[str, Any], loc: tuple[Any, ...]) -> str | None:
+    """The name of the fidelity level an error location points into, when it has one."""
+    if len(loc) < 2 or loc[0] != "fidelities" or not isinstance(loc[1], int):
+        return None
+    levels = data.get("fidelities")
+    level = levels[loc[1]] if isinstance(levels, list) and loc[1] < len(levels) else None
+    return str(level["name"]) if isinstance(level, Mapping) and "name" in level else None
 
 
 def parse_space(data: Any, source: str = "<space>") -> SearchSpace:
@@ -260,7 +333,7 @@ def parse_space(data: Any, source: str = "<space>") -> SearchSpace:
     try:
         return SearchSpace.model_validate(data)
     except ValidationError as error:
-        raise SpaceError(_format_error(source, error)) from None
+        raise SpaceError(_format_error(source, error, data)) from None
 
 
 def read_yaml(path: str | Path) -> Any:

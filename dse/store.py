@@ -52,6 +52,8 @@ def _trial_from_run(run: Any, space: SearchSpace) -> Trial:
         error=tags.get("dse.error"),
         duration_s=max(0.0, ((run.info.end_time or 0) - (run.info.start_time or 0)) / 1000),
         finished_at=(run.info.end_time or 0) / 1000,
+        fidelity=tags.get("dse.fidelity"),
+        reused=int(tags["dse.reused_from"]) if "dse.reused_from" in tags else None,
     )
 
 

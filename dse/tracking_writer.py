@@ -34,7 +34,10 @@ _BULK = 500  # child runs per transaction of the writer process
 
 def finished_run(trial: Trial, name: str, tags: Mapping[str, str]) -> FinishedRun:
     """A design's child run: its params and metrics, over the time it took, closed with its
-    outcome (what search and verify runs share; they differ in name and tags)."""
+    outcome and its error if it failed (what search and verify runs share; they differ in name
+    and tags)."""
+    if trial.error:
+        tags = {**tags, "dse.error": (trial.traceback or trial.error)[-MAX_TAG:]}
     return FinishedRun(
         name=name,
         start_ms=int((trial.finished_at - trial.duration_s) * 1000),
@@ -47,7 +50,10 @@ def finished_run(trial: Trial, name: str, tags: Mapping[str, str]) -> FinishedRu
 
 
 def search_run(trial: Trial, parent_run_id: str) -> FinishedRun:
-    """The child run of a search's design; ``dse.pareto`` is ``false`` until the front is known."""
+    """The child run of a search's design; ``dse.pareto`` is ``false`` until the front is known.
+    In a multi-fidelity search ``dse.fidelity`` names the highest level the design reached (its
+    metrics hold every level's as ``<level>/<metric>``); a design identical to an earlier one,
+    whose result it took over, carries ``dse.reused_from``."""
     tags = {
         "mlflow.parentRunId": parent_run_id,
         "dse.trial": str(trial.number),
@@ -55,8 +61,10 @@ def search_run(trial: Trial, parent_run_id: str) -> FinishedRun:
         "dse.status": trial.status,
         "dse.pareto": "false",
     }
-    if trial.error:
-        tags["dse.error"] = (trial.traceback or trial.error)[-MAX_TAG:]
+    if trial.fidelity is not None:
+        tags["dse.fidelity"] = trial.fidelity
+    if trial.reused is not None:
+        tags["dse.reused_from"] = str(trial.reused)
     return finished_run(trial, f"trial-{trial.number:05d}", tags)
 
 

@@ -30,6 +30,8 @@ class Trial:
     traceback: str | None = None
     duration_s: float = 0.0
     finished_at: float = 0.0
+    fidelity: str | None = None  # the level of a multi-fidelity search this result is from
+    reused: int | None = None  # the trial whose result this identical design took over
 
     @property
     def ok(self) -> bool:

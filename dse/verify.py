@@ -1,12 +1,13 @@
 """``dse verify``: re-evaluate a search's final front at full fidelity and compare.
 
-A search usually scores designs with a cheap proxy (a weight-sharing supernet, few noise
-samples); its front is only as trustworthy as that proxy. Verification re-runs the front's
-designs with the evaluator option overrides of the space's ``verify.options`` (for the photonic
-evaluator: standalone training with noise-aware fine-tuning and fresh noise seeds), on Ray as a
-search does, and logs the verified front beside the proxy front in MLflow: a ``verify`` run
-nested under the search, one child per design, the rank agreement (Kendall tau) per objective,
-both fronts' hypervolumes under the search's fixed bounds, and a plot of both.
+A search usually scores designs with a cheap proxy (a weight-sharing supernet, few noise samples);
+its front is only as trustworthy as that proxy. Verification re-runs the front's designs with the
+evaluator option overrides of the space's ``verify.options`` (over the options of the highest
+fidelity level in a multi-fidelity search; for the photonic evaluator: standalone training with
+noise-aware fine-tuning and fresh noise seeds), on Ray as a search does, and logs the verified front
+beside the proxy front in MLflow: a ``verify`` run nested under the search, one child per design,
+the rank agreement (Kendall tau) per objective, both fronts' hypervolumes under the search's fixed
+bounds, and a plot of both.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from dse.agreement import kendall_tau
 from dse.evaluator import prepare_options
 from dse.mlflow_bulk import FinishedRun
 from dse.mlflow_client import client_for, log_batch
@@ -51,15 +53,6 @@ def spread_along_front(
     return [ordered[i] for i in picks]
 
 
-def kendall_tau(proxy: Sequence[float], verified: Sequence[float]) -> float:
-    """Rank agreement of two scorings of the same designs (NaN when undefined)."""
-    from scipy.stats import kendalltau
-
-    if len(proxy) < 2:
-        return math.nan
-    return float(kendalltau(proxy, verified).statistic)
-
-
 def verify_search(
     stored: StoredSearch,
     *,
@@ -71,10 +64,10 @@ def verify_search(
     """Re-evaluate the front with the space's verification overrides and log the comparison."""
     space = stored.space
     chosen = spread_along_front(pareto_front(stored.trials, space), stored, top)
-    options = {**space.evaluator.options, **space.verify.options}
+    options = {**space.level_options(space.levels[-1]), **space.verify.options}
     prepared = prepare_options(space.evaluator.target, options, cache_dir, space.domains())
     runner = RayRunner(space.evaluator.target, workers=workers, ray_address=ray_address)
-    runner.start(prepared)
+    runner.start({None: prepared})
     try:
         outcomes = {o.number: o for o in runner.run(Job(t.number, t.params) for t in chosen)}
     finally:

@@ -6,13 +6,14 @@ They live in the test tree (importable as ``tests.support.problems`` with the re
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from dse.problems import PymooProblem
+from dse.problems import ProxyProblem, PymooProblem
 
 
 class SlowProblem(PymooProblem):
@@ -128,3 +129,19 @@ class Recording:
     def export(self, params: dict[str, Any], out_dir: Path) -> None:
         self._record("export")
         (out_dir / "exported.txt").write_text(f"x0 = {params['x0']}\n")
+
+
+class CountedProxy(ProxyProblem):
+    """A :class:`~dse.problems.ProxyProblem` that appends ``<tag> <params>`` to the file ``log``
+    for every evaluation and sleeps ``delay_s``: shows which (design, level) pairs ran, and is
+    slow enough to be killed mid-stage."""
+
+    def __init__(self, log: str, tag: str = "", delay_s: float = 0.0, **options: Any) -> None:
+        super().__init__(**options)
+        self.log, self.tag, self.delay_s = Path(log), tag, delay_s
+
+    def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
+        time.sleep(self.delay_s)
+        with self.log.open("a") as handle:
+            handle.write(f"{self.tag} {json.dumps(params, sort_keys=True)}\n")
+        return super().evaluate(params)
