@@ -23,7 +23,7 @@ from dse.space import SearchSpace
 from dse.trial import Trial, finished_trial
 
 Record = Callable[[Trial], None]
-Progress = Callable[[Level, int, int], None]  # level, results so far, results in flight
+Progress = Callable[[Level, int, int, int], None]  # level, results, of them reused, in flight
 
 
 class GenerationScorer:
@@ -83,11 +83,11 @@ class GenerationScorer:
     def _run(self, jobs: list[Job], generation: int) -> None:
         level = jobs[0].level
         params = {job.number: job.params for job in jobs}
-        self._progress(level, self.results.count(level), len(jobs))
+        self._report(level, len(jobs))
         for finished, outcome in enumerate(self._runner().run(jobs), start=1):
             trial = finished_trial(outcome, generation, params[outcome.number], self.space)
             self._record(replace(trial, fidelity=level))
-            self._progress(level, self.results.count(level), len(jobs) - finished)
+            self._report(level, len(jobs) - finished)
 
     def _take_over(self, source: Trial, number: int, generation: int) -> None:
         """Record ``source``'s result again as design ``number``'s (an identical design)."""
@@ -100,4 +100,7 @@ class GenerationScorer:
             reused=source.number,
         )
         self._record(taken)
-        self._progress(taken.fidelity, self.results.count(taken.fidelity), 0)
+        self._report(taken.fidelity, 0)
+
+    def _report(self, level: Level, running: int) -> None:
+        self._progress(level, self.results.count(level), self.results.reused(level), running)

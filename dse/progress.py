@@ -29,7 +29,7 @@ class SearchProgress:
         *,
         enabled: bool = True,
     ) -> None:
-        self._levels = {level: (0, 0) for level in levels if level is not None}
+        self._levels = {level: (0, 0, 0) for level in levels}
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -67,14 +67,21 @@ class SearchProgress:
             fields["hv"] = f"{fields['hv']:.4f}"
         self._progress.update(self._task, **fields)
 
-    def level(self, level: str | None, scored: int, running: int) -> None:
-        """A fidelity level has ``scored`` results so far and ``running`` in flight."""
-        if level in self._levels:
-            self._levels[level] = (scored, running)
-            self._progress.update(self._task, levels=self._describe())
+    def level(self, level: str | None, scored: int, reused: int, running: int) -> None:
+        """A fidelity level (``None`` in a single-fidelity search) has ``scored`` results so
+        far, ``reused`` of them taken over from identical designs, and ``running`` in flight."""
+        self._levels[level] = (scored, reused, running)
+        self._progress.update(self._task, levels=self._describe())
 
     def _describe(self) -> str:
-        return " · ".join(
-            f"{level} {scored}" + (f" (+{running})" if running else "")
-            for level, (scored, running) in self._levels.items()
-        )
+        """Per level: ``name scored (r reused, +k running)``; a single level shows only what
+        the bar does not: ``r reused``."""
+        parts = []
+        for level, (scored, reused, running) in self._levels.items():
+            notes = [f"{reused} reused"] if reused else []
+            if level is None:
+                parts += notes
+                continue
+            notes += [f"+{running} running"] if running else []
+            parts.append(f"{level} {scored}" + (f" ({', '.join(notes)})" if notes else ""))
+        return " · ".join(parts)

@@ -46,12 +46,14 @@ class Results:
         self._by_key: dict[tuple[int, Level], Trial] = {}
         self._reusable: dict[tuple[str, Level], Trial] = {}
         self._counts: Counter[Level] = Counter()
+        self._reused: Counter[Level] = Counter()
         for trial in trials:
             self.add(trial)
 
     def add(self, trial: Trial) -> None:
         if (trial.number, trial.fidelity) not in self._by_key:
             self._counts[trial.fidelity] += 1
+            self._reused[trial.fidelity] += trial.reused is not None
         self._by_key[(trial.number, trial.fidelity)] = trial
         key = (params_key(trial.params), trial.fidelity)
         earlier = self._reusable.get(key)
@@ -61,6 +63,10 @@ class Results:
     def count(self, level: Level) -> int:
         """How many designs have a result at ``level``."""
         return self._counts[level]
+
+    def reused(self, level: Level) -> int:
+        """How many of them took over an identical design's result."""
+        return self._reused[level]
 
     def get(self, number: int, level: Level) -> Trial | None:
         return self._by_key.get((number, level))
