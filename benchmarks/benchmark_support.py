@@ -9,10 +9,15 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import random
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from evaluators.supernet.domains import Domain, parse_domains
 
 
 def machine() -> str:
@@ -52,3 +57,30 @@ def cli_search(space: Path, name: str, runs_dir: Path, *flags: str) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def stratum(domain: Domain, fraction: float) -> Any:
+    """The value at ``fraction`` (0..1) of a domain: a grid or choice index, or a point of a
+    float range (log-scaled where the domain is)."""
+    if domain.type != "float":
+        values = domain.values()
+        return values[min(int(fraction * len(values)), len(values) - 1)]
+    assert domain.low is not None and domain.high is not None
+    if domain.log:
+        return domain.low * (domain.high / domain.low) ** fraction
+    value = domain.low + fraction * (domain.high - domain.low)
+    if domain.step:
+        value = domain.low + round((value - domain.low) / domain.step) * domain.step
+    return value
+
+
+def latin_hypercube(domains: Mapping[str, Any], count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` designs spread over a space's ``params`` domains: each range is cut into as many
+    strata as designs and every stratum is used once, the strata paired at random (``seed``)."""
+    rng = random.Random(seed)
+    columns = {}
+    for key, domain in parse_domains(domains).items():
+        strata = list(range(count))
+        rng.shuffle(strata)
+        columns[key] = [stratum(domain, (s + rng.random()) / count) for s in strata]
+    return [{key: column[i] for key, column in columns.items()} for i in range(count)]

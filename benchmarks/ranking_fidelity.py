@@ -31,7 +31,6 @@ import argparse
 import hashlib
 import json
 import os
-import random
 import shlex
 import statistics
 import sys
@@ -43,13 +42,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from benchmark_support import machine, publish
+from benchmark_support import latin_hypercube, machine, publish
 from scipy import stats
 
 from dse.design import parse_overrides
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
 from evaluators.supernet.cache import read_record
-from evaluators.supernet.domains import Domain, parse_domains
 
 
 @dataclass(frozen=True)
@@ -65,32 +63,6 @@ def read_space(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The evaluator options and the params domains of a space file."""
     space = yaml.safe_load(path.read_text())
     return dict(space["evaluator"].get("options") or {}), dict(space["params"])
-
-
-def stratum(domain: Domain, fraction: float) -> Any:
-    """The value at ``fraction`` (0..1) of a domain: a grid or choice index, or a point of a
-    float range (log-scaled where the domain is)."""
-    if domain.type != "float":
-        values = domain.values()
-        return values[min(int(fraction * len(values)), len(values) - 1)]
-    assert domain.low is not None and domain.high is not None
-    if domain.log:
-        return domain.low * (domain.high / domain.low) ** fraction
-    value = domain.low + fraction * (domain.high - domain.low)
-    if domain.step:
-        value = domain.low + round((value - domain.low) / domain.step) * domain.step
-    return value
-
-
-def spread_designs(domains: Mapping[str, Any], count: int, seed: int) -> list[dict[str, Any]]:
-    """``count`` designs, a Latin hypercube over every domain (see module doc)."""
-    rng = random.Random(seed)
-    columns = {}
-    for key, domain in parse_domains(domains).items():
-        strata = list(range(count))
-        rng.shuffle(strata)
-        columns[key] = [stratum(domain, (s + rng.random()) / count) for s in strata]
-    return [{key: column[i] for key, column in columns.items()} for i in range(count)]
 
 
 def score_path(cache: Path, options: Mapping[str, Any], params: Mapping[str, Any]) -> Path:
@@ -231,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "supernet": {**base, **parse_overrides(args.supernet_option)},
         "standalone": {**base, **parse_overrides(args.standalone_option), "threads": 1},
     }
-    designs = spread_designs(domains, args.designs, args.seed)
+    designs = latin_hypercube(domains, args.designs, args.seed)
     if args.only != "standalone":
         train_seconds, supernet = score_supernet(options["supernet"], domains, designs, args.cache)
     if args.only != "supernet":

@@ -22,6 +22,7 @@ from evaluators.supernet import SupernetSettings
 
 STANDALONE = "standalone training of each design (evaluators.fidelities.standalone)"
 SUPERNET = "the supernet fidelity (evaluators.fidelities.supernet)"
+FINETUNE = "the finetune fidelity (evaluators.fidelities.finetune)"
 
 
 class EvaluatorOptionsError(OptionError):
@@ -45,10 +46,13 @@ class SegmentationOptions(Options):
     epochs: int = knob(5, 1, None, "epochs", STANDALONE)
     batch_size: int = knob(16, 1, None, "images", STANDALONE)
     lr: float = knob(1e-2, 0.0, None, "", STANDALONE, open_low=True)
-    finetune_epochs: int = knob(0, 0, None, "epochs", "noise-aware, after " + STANDALONE)
+    finetune_epochs: int = knob(0, 0, None, "epochs", "noise-aware, after float training")
     finetune_lr: float = knob(2e-3, 0.0, None, "", "noise-aware fine-tuning", open_low=True)
     supernet: dict[str, Any] = knob({}, source="evaluators.supernet.SupernetSettings")
     recalibration_images: int = knob(64, 1, None, "images", "batch-norm statistics, " + SUPERNET)
+    tune_epochs: int = knob(2, 0, None, "epochs", "float, from the inherited weights: " + FINETUNE)
+    tune_lr: float = knob(2e-3, 0.0, None, "", FINETUNE, open_low=True)
+    tune_images: int | None = knob(None, 1, None, "images", FINETUNE + "; None: the whole split")
     retrain: bool = knob(False, source="train standalone (export too), ignoring cached weights")
     # scoring
     noise_samples: int = knob(3, 1, None, "chips", "simulated chips per design")

@@ -10,18 +10,14 @@ ignores the cache (and refreshes it).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import torch
 from torch import nn
 
-from evaluators.accuracy import finetune_noise_aware
 from evaluators.data import SegmentationData
 from evaluators.design import Design
 from evaluators.fidelities.base import Cost, Fidelity, register_fidelity
+from evaluators.fidelities.training import WeightCache, train_in_two_phases
 from evaluators.keys import content_key
-from evaluators.training import train
+from evaluators.segmentation_options import SegmentationOptions
 
 WEIGHTS_FORMAT = 1  # bump when training changes so stale cached weights are not reused
 KEYED_OPTIONS = (  # everything training reads, besides the design itself
@@ -45,18 +41,19 @@ KEYED_OPTIONS = (  # everything training reads, besides the design itself
 class Standalone(Fidelity):
     """Train each design alone (or load its cached weights)."""
 
+    def __init__(self, options: SegmentationOptions) -> None:
+        super().__init__(options)
+        self.weights = WeightCache(options.cache_dir)
+
     def network(self, design: Design, data: SegmentationData) -> nn.Module:
         network = design.build(data.num_classes, self.options.seed)
-        path = self._weights_path(design)
-        if path is not None and path.exists() and not self.options.retrain:
-            network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-            return network.eval()
-        self._train(network, design, data)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # workers may race
-            torch.save({k: v.cpu() for k, v in network.state_dict().items()}, temporary)
-            temporary.replace(path)
+        key = self.key(design)
+        if self.options.retrain or not self.weights.load(key, network):
+            options = self.options
+            train_in_two_phases(
+                network, design, data, options, epochs=options.epochs, lr=options.lr
+            )
+            self.weights.save(key, network)
         return network
 
     def key(self, design: Design) -> str:
@@ -70,31 +67,3 @@ class Standalone(Fidelity):
             float_per_design=options.epochs * train_images,
             noisy_per_design=options.finetune_epochs * train_images,
         )
-
-    def _train(self, network: nn.Module, design: Design, data: SegmentationData) -> None:
-        """Float training, then noise-aware fine-tuning on the design's own noise model."""
-        options = self.options
-        train(
-            network,
-            data,
-            epochs=options.epochs,
-            seed=options.seed,
-            device=options.device,
-            batch_size=options.batch_size,
-            lr=options.lr,
-        )
-        if options.finetune_epochs:
-            finetune_noise_aware(
-                network,
-                data,
-                design.noise,
-                epochs=options.finetune_epochs,
-                seed=options.seed,
-                lr=options.finetune_lr,
-                device=options.device,
-            )
-
-    def _weights_path(self, design: Design) -> Path | None:
-        if self.options.cache_dir is None:
-            return None
-        return Path(self.options.cache_dir) / "weights" / f"{self.key(design)}.pt"

@@ -72,7 +72,7 @@ def test_low_precision_and_high_noise_cost_accuracy(one_thread: None) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"fidelity": "oracle"}, r"^fidelity='oracle': one of standalone, supernet$"),
+        ({"fidelity": "oracle"}, r"^fidelity='oracle': one of finetune, standalone, supernet$"),
         ({"epochs": 0}, r"^epochs=0 out of range: allowed >= 1 epochs"),
         ({"epochs": "many"}, r"^epochs='many': expected int$"),
         ({"lr": 0}, r"^lr=0 out of range: allowed > 0.0"),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from evaluators.design import Design
-from evaluators.fidelities import standalone
+from evaluators.fidelities import training
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
 from evaluators.training import evaluate_miou
 from tests.support.photonic_segmentation import DESIGN, SMALL
@@ -23,7 +23,7 @@ def test_trained_weights_are_cached_for_export(
     assert len(cached) == 1
     design = Design.resolve(DESIGN, evaluator.options)
     assert cached[0].stem == evaluator.fidelity.key(design)
-    monkeypatch.setattr(standalone, "train", _no_training)
+    monkeypatch.setattr(training, "train", _no_training)
     network = evaluator.fidelity.network(design, evaluator.data)  # loads, no training
     data = evaluator.data
     reloaded = evaluate_miou(
