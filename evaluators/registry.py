@@ -36,5 +36,5 @@ class Registry(dict[str, T]):
         """The implementation named ``name``; else ``error`` in the one-line form of an option
         error (``<label>=<name>: one of ...``)."""
         if name not in self:
-            raise error(f"{label}={name!r}: one of {', '.join(self)}")
+            raise error(f"{label}={name!r}: one of {', '.join(sorted(self))}")
         return self[name]
