@@ -127,18 +127,24 @@ def export_design(
     cache_dir: Path,
     code_version: str,
 ) -> list[Path]:
-    """Write ``design.yaml`` and let the evaluator's ``export`` hook add its own files."""
+    """Write ``design.yaml`` and let the evaluator's ``export`` hook add its own files.
+
+    In a multi-fidelity search the design is exported with the evaluator options of the highest
+    level it reached, so its files carry that level's weights and scores.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    spec = stored.space.evaluator
+    space = stored.space
+    spec = space.evaluator.model_copy(update={"options": space.level_options(trial.fidelity)})
     design = DesignFile(
         evaluator=spec,
         params=trial.params,
         metrics=trial.metrics,
-        domains=stored.space.domains(),
+        domains=space.domains(),
         provenance={
             "search": stored.name,
             "trial": trial.number,
             "generation": trial.generation,
+            "fidelity": trial.fidelity,
             "mlflow_run_id": stored.run_ids.get(trial.number),
             "mlflow_parent_run_id": stored.parent_run_id,
             "tracking_uri": stored.tracking_uri,

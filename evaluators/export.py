@@ -150,6 +150,10 @@ def render_report(
         "",
         "![energy by component](energy.png)",
         "",
+        "## Weights",
+        "",
+        _weights_note(options),
+        "",
         "## Design",
         "",
         "```yaml",
@@ -169,3 +173,12 @@ def render_report(
         "```",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _weights_note(options: Mapping[str, Any]) -> str:
+    """Where the exported weights come from: the fidelity that gave them, or a retraining."""
+    fidelity = options.get("fidelity")
+    if options.get("retrain"):
+        epochs = options.get("epochs")
+        return f"Retrained standalone for this export ({epochs} epochs), not from `{fidelity}`."
+    return f"From fidelity `{fidelity}` (`evaluators/fidelities/`), as the search scored it."
