@@ -1,28 +1,26 @@
-"""Ranking fidelity of the supernet: does it order designs as standalone training does?
+"""Ranking fidelity: does a fidelity order the CamVid designs as the standalone reference does?
 
-A fast proxy that ranks badly is worse than none, so this measures it. For ``--designs`` designs
-spread over a search space (a Latin hypercube over every domain: each parameter's range is cut
-into as many strata as designs and every stratum is used once), it scores each design twice with
-:class:`evaluators.photonic_segmentation.PhotonicSegmentationEvaluator`:
+A fast proxy that ranks badly is worse than none, so this measures it against the committed
+reference (``benchmarks/reference/camvid_standalone.json``, made by ``camvid_reference.py``:
+designs of ``search_spaces/camvid.yaml`` trained standalone with noise-aware fine-tuning and
+scored on all 101 validation frames under 3 chips). It scores the reference's designs with
+``--fidelity`` (``supernet``, ``finetune``, ...) under the space's evaluator options plus
+``--option key=value`` overrides (YAML values), each design as a search would: prepare once (a
+supernet is trained or found in ``--cache``), then one design at a time, scores cached so an
+interrupted run resumes. It reports, for ``miou`` (under each design's own noise, the search's
+objective) and ``miou_clean``:
 
-- ``fidelity: supernet``: the space's supernet, trained once by ``prepare`` (cached under
-  ``--cache``), each design scored from inherited weights with batch-norm recalibration;
-- ``fidelity: standalone``: each design trained from scratch (weights and scores cached, so an
-  interrupted run resumes), ``--jobs`` designs at a time, one torch thread each;
+- Kendall's tau against the reference over every design, and among the *healthy* ones (reference
+  mIoU above ``--healthy``), each with a bootstrap 90 % interval (``--bootstrap`` resamples of
+  the designs);
+- the reference's own seed-to-seed tau over the designs it trained twice: the ceiling;
+- the fidelity's clean mIoU as a fraction of the reference's for the median design, and its
+  cost per design (seconds on one thread, and the training images its ``cost`` reports).
 
-then reports Kendall's tau and Spearman's rho between the two, for ``miou`` (under each design's
-own noise model, the search's objective) and for ``miou_clean`` (float32: weight sharing alone),
-with the supernet's training time and the per-design scoring time.
+Usage (from the repository root)::
 
-Options come from the space's ``evaluator.options``; ``--option``, ``--supernet-option`` and
-``--standalone-option`` (``key=value``, values read as YAML) override them for both sides, the
-supernet side or the standalone side; ``--only`` runs one side (both can run at once, then a
-run without it finds everything cached and writes the report). Usage (from the repository
-root)::
-
-    .venv/bin/python benchmarks/ranking_fidelity.py search_spaces/camvid.yaml --designs 12 \\
-        --supernet-option 'supernet={epochs: 30}' --standalone-option epochs=20 \\
-        --out runs/ranking_fidelity/camvid.md
+    .venv/bin/python benchmarks/ranking_fidelity.py --fidelity supernet \\
+        [--option 'supernet={epochs: 30}' ...] [--cache runs/cache] [--out report.md]
 """
 
 from __future__ import annotations
@@ -35,191 +33,145 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
-from benchmark_support import latin_hypercube, machine, publish
+from benchmark_support import machine, publish
 from scipy import stats
 
 from dse.design import parse_overrides
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
-from evaluators.supernet.cache import read_record
+
+REPO = Path(__file__).resolve().parents[1]
+TABLE = REPO / "benchmarks" / "reference" / "camvid_standalone.json"
+SCORES = ("miou", "miou_clean")
 
 
-@dataclass(frozen=True)
-class Score:
-    """One design's accuracy from one side, and the seconds its evaluation took."""
-
-    miou: float
-    miou_clean: float
-    seconds: float
+def tau(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    return float(stats.kendalltau(a, b).statistic) if len(a) > 1 else float("nan")
 
 
-def read_space(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The evaluator options and the params domains of a space file."""
-    space = yaml.safe_load(path.read_text())
-    return dict(space["evaluator"].get("options") or {}), dict(space["params"])
+def bootstrap(a: Sequence[float], b: Sequence[float], resamples: int, seed: int = 0) -> str:
+    """Kendall's tau of ``a`` and ``b`` with a bootstrap 90 % interval over the designs."""
+    x, y = np.asarray(a), np.asarray(b)
+    rng = np.random.default_rng(seed)
+    draws = [tau(x[i], y[i]) for i in (rng.integers(0, len(x), len(x)) for _ in range(resamples))]
+    low, high = np.nanpercentile(draws, [5, 95])
+    return f"{tau(x, y):.3f} [{low:.3f}, {high:.3f}]"
 
 
-def score_path(cache: Path, options: Mapping[str, Any], params: Mapping[str, Any]) -> Path:
-    """Where the score of a design under ``options`` is kept (a rerun reads it back)."""
-    blob = json.dumps([dict(options), dict(params)], sort_keys=True, default=str)
+def score_path(cache: Path, options: dict[str, Any], params: dict[str, Any]) -> Path:
+    blob = json.dumps([options, params], sort_keys=True, default=str)
     return cache / "scores" / f"{hashlib.sha256(blob.encode()).hexdigest()[:20]}.json"
 
 
-def cached_score(
-    path: Path, evaluator: PhotonicSegmentationEvaluator, params: dict[str, Any]
-) -> Score:
-    """The score kept at ``path``, else ``evaluator``'s, timed and kept there."""
+def score(
+    evaluator: PhotonicSegmentationEvaluator, path: Path, params: dict[str, Any]
+) -> dict[str, float]:
+    """The design's scores under ``evaluator`` (kept at ``path``) and the seconds they took."""
     if path.exists():
-        return Score(**json.loads(path.read_text()))
+        cached: dict[str, float] = json.loads(path.read_text())
+        return cached
     start = time.perf_counter()
     metrics = evaluator.evaluate(params)
-    score = Score(metrics["miou"], metrics["miou_clean"], time.perf_counter() - start)
+    result = {**{k: float(metrics[k]) for k in SCORES}, "seconds": time.perf_counter() - start}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(score)))
-    return score
-
-
-def score_supernet(
-    options: dict[str, Any], domains: dict[str, Any], designs: list[dict[str, Any]], cache: Path
-) -> tuple[float, list[Score]]:
-    """The supernet's training seconds (as recorded when it was trained) and its scores."""
-    options = {**options, "fidelity": "supernet"}
-    extra = PhotonicSegmentationEvaluator(**options).prepare(cache, domains)
-    seconds = float(read_record(Path(extra["supernet_path"]))["train_seconds"])
-    options = {**options, **extra}
-    worker = PhotonicSegmentationEvaluator(**options)
-    worker.setup()
-    scores = []
-    for index, params in enumerate(designs):
-        scores.append(cached_score(score_path(cache, options, params), worker, params))
-        print(f"supernet {index + 1}/{len(designs)}: {scores[-1]}", file=sys.stderr, flush=True)
-    return seconds, scores
-
-
-def _standalone_one(options: dict[str, Any], params: dict[str, Any], path: Path) -> Score:
-    """Train and score one design (in a worker process); the score is kept at ``path``."""
-    if path.exists():
-        return Score(**json.loads(path.read_text()))
-    evaluator = PhotonicSegmentationEvaluator(**{**options, "fidelity": "standalone"})
-    evaluator.setup()
-    return cached_score(path, evaluator, params)
-
-
-def score_standalone(
-    options: dict[str, Any], designs: list[dict[str, Any]], cache: Path, jobs: int
-) -> list[Score]:
-    options = {**options, "cache_dir": str(cache)}
-    paths = [score_path(cache, options, p) for p in designs]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [
-            pool.submit(_standalone_one, options, p, path)
-            for p, path in zip(designs, paths, strict=True)
-        ]
-        scores = []
-        for index, future in enumerate(futures):
-            scores.append(future.result())
-            print(f"standalone {index + 1}/{len(designs)}: {scores[-1]}", file=sys.stderr)
-    return scores
-
-
-def agreement(proxy: Sequence[float], truth: Sequence[float]) -> tuple[float, float]:
-    """Kendall's tau-b and Spearman's rho of two score lists over the same designs."""
-    tau = stats.kendalltau(proxy, truth).statistic
-    rho = stats.spearmanr(proxy, truth).statistic
-    return float(tau), float(rho)
-
-
-def short(params: Mapping[str, Any]) -> str:
-    """A design in a table cell: ``width=16 stage1.block=ghost ... bits=4``."""
-    return " ".join(
-        f"{key.split('.', 1)[1]}={f'{value:.3g}' if isinstance(value, float) else value}"
-        for key, value in params.items()
-    )
-
-
-def render(
-    command: str,
-    designs: list[dict[str, Any]],
-    results: dict[str, list[Score]],
-    train_seconds: float,
-    noise_samples: int,
-) -> str:
-    """The report as markdown: figures first, then one row per design."""
-    supernet, standalone = results["supernet"], results["standalone"]
-    tau, rho = agreement([s.miou for s in supernet], [s.miou for s in standalone])
-    tau_clean, rho_clean = agreement(
-        [s.miou_clean for s in supernet], [s.miou_clean for s in standalone]
-    )
-    seconds = [s.seconds for s in supernet]
-    lines = [
-        f"Command: `{command}`",
-        f"Machine: {machine()}",
-        "",
-        f"Kendall tau: {tau:.3f}",
-        f"Spearman rho: {rho:.3f}",
-        f"Kendall tau (miou_clean): {tau_clean:.3f}",
-        f"Spearman rho (miou_clean): {rho_clean:.3f}",
-        f"Supernet training: {train_seconds:.0f} s",
-        f"Per-design scoring (supernet, {noise_samples} noise samples): median"
-        f" {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s; per noise sample"
-        f" median {statistics.median(seconds) / noise_samples:.2f} s",
-        f"Standalone per design: median {statistics.median(s.seconds for s in standalone):.0f} s",
-        "",
-        "| design | supernet miou | standalone miou | supernet clean | standalone clean |",
-        "|---|---|---|---|---|",
-    ]
-    for params, a, b in zip(designs, supernet, standalone, strict=True):
-        lines.append(
-            f"| {short(params)} | {a.miou:.3f} | {b.miou:.3f} | {a.miou_clean:.3f}"
-            f" | {b.miou_clean:.3f} |"
-        )
-    return "\n".join(lines) + "\n"
+    path.write_text(json.dumps(result))
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("space", type=Path)
-    parser.add_argument("--designs", type=int, default=12)
-    parser.add_argument("--seed", type=int, default=0, help="draws the designs")
-    parser.add_argument("--option", nargs="*", default=[], help="key=value, both sides")
-    parser.add_argument("--supernet-option", nargs="*", default=[], help="key=value")
-    parser.add_argument("--standalone-option", nargs="*", default=[], help="key=value")
-    parser.add_argument("--jobs", type=int, default=2, help="standalone trainings at a time")
+    parser.add_argument("--fidelity", default="supernet")
+    parser.add_argument("--option", nargs="*", default=[], help="evaluator option key=value")
+    parser.add_argument("--healthy", type=float, default=0.15, help="reference mIoU above")
+    parser.add_argument("--bootstrap", type=int, default=2000)
     parser.add_argument("--cache", type=Path, default=Path("runs/cache"))
     parser.add_argument("--out", type=Path, default=None, help="also write the report here")
-    parser.add_argument(
-        "--only", choices=("supernet", "standalone"), help="run one side (to fill its cache)"
-    )
     args = parser.parse_args(argv)
-    base, domains = read_space(args.space)
-    base.update(parse_overrides(args.option))
+    table = json.loads(TABLE.read_text())
+    space = yaml.safe_load((REPO / table["header"]["space"]).read_text())
     options = {
-        "supernet": {**base, **parse_overrides(args.supernet_option)},
-        "standalone": {**base, **parse_overrides(args.standalone_option), "threads": 1},
+        **space["evaluator"]["options"],
+        "fidelity": args.fidelity,
+        "threads": 1,
+        **parse_overrides(args.option),
     }
-    designs = latin_hypercube(domains, args.designs, args.seed)
-    if args.only != "standalone":
-        train_seconds, supernet = score_supernet(options["supernet"], domains, designs, args.cache)
-    if args.only != "supernet":
-        standalone = score_standalone(options["standalone"], designs, args.cache, args.jobs)
-    if args.only is not None:
-        return
+    reference = [row for row in table["rows"] if row["seed"] == 0]
+    prepared = PhotonicSegmentationEvaluator(**options).prepare(args.cache, space["params"])
+    worker = PhotonicSegmentationEvaluator(**{**options, **prepared})
+    worker.setup()
+    scores = []
+    for index, row in enumerate(reference):
+        scores.append(score(worker, score_path(args.cache, options, row["params"]), row["params"]))
+        print(f"{args.fidelity} {index + 1}/{len(reference)}: {scores[-1]}", file=sys.stderr)
     command = shlex.join([sys.executable, *sys.argv]).replace(os.getcwd() + "/", "")
-    noise_samples = PhotonicSegmentationEvaluator(**options["supernet"]).options.noise_samples
-    report = render(
-        command,
-        designs,
-        {"supernet": supernet, "standalone": standalone},
-        train_seconds,
-        noise_samples,
-    )
-    publish(report, args.out)
+    publish(render(command, args, table, reference, scores, worker), args.out)
+
+
+def agreement_row(
+    label: str, ours: list[float], theirs: list[float], healthy: list[int], resamples: int
+) -> str:
+    """A table row: tau over all designs, and over the healthy ones (indices into both lists)."""
+    everything = bootstrap(ours, theirs, resamples)
+    subset = bootstrap([ours[i] for i in healthy], [theirs[i] for i in healthy], resamples)
+    return f"| {label} | {everything} | {subset} |"
+
+
+def render(
+    command: str,
+    args: argparse.Namespace,
+    table: dict[str, Any],
+    reference: list[dict[str, Any]],
+    scores: list[dict[str, float]],
+    worker: PhotonicSegmentationEvaluator,
+) -> str:
+    healthy = [i for i, row in enumerate(reference) if row["miou"] > args.healthy]
+    repeats = {row["index"]: row for row in table["rows"] if row["seed"] != 0}
+    first = [row for row in reference if row["index"] in repeats]
+    twice_healthy = [i for i, row in enumerate(first) if row["miou"] > args.healthy]
+    clean = [s["miou_clean"] / r["miou_clean"] for s, r in zip(scores, reference, strict=True)]
+    cost = asdict(worker.fidelity.cost(int(worker.data.train_images.shape[0])))
+    recipe = json.dumps(table["header"]["recipe"], sort_keys=True)
+    lines = [
+        f"Command: `{command}`",
+        f"Machine: {machine()}",
+        f"Reference: {TABLE.relative_to(REPO)}, {len(reference)} designs ({len(first)} twice),"
+        f" recipe {recipe}",
+        f"Fidelity: {args.fidelity}; training images (once and per design): {cost}",
+        "",
+        f"| Kendall tau [bootstrap 90 %] | all designs | healthy (reference miou > {args.healthy},"
+        f" n = {len(healthy)}; of the repeated ones {len(twice_healthy)}) |",
+        "|---|---|---|",
+    ]
+    for name in SCORES:
+        ours, theirs = [s[name] for s in scores], [r[name] for r in reference]
+        label = f"{args.fidelity} vs reference, `{name}`"
+        lines.append(agreement_row(label, ours, theirs, healthy, args.bootstrap))
+        again = [repeats[row["index"]][name] for row in first]
+        label = f"reference seed 1 vs seed 0, `{name}`"
+        once = [row[name] for row in first]
+        lines.append(agreement_row(label, again, once, twice_healthy, args.bootstrap))
+    seconds = [s["seconds"] for s in scores]
+    lines += [
+        "",
+        f"Clean mIoU, fidelity / reference, median design: {statistics.median(clean):.2f}",
+        f"Seconds per design (one thread, training included when not cached): median"
+        f" {statistics.median(seconds):.1f}, max {max(seconds):.1f}",
+        "",
+        "| design | reference miou | reference clean | fidelity miou | fidelity clean |",
+        "|---|---|---|---|---|",
+    ]
+    for row, scored in zip(reference, scores, strict=True):
+        lines.append(
+            f"| {row['index']} | {row['miou']:.3f} | {row['miou_clean']:.3f}"
+            f" | {scored['miou']:.3f} | {scored['miou_clean']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from evaluators.data import (
 from evaluators.network import SegmentationNet
 
 ANYTIME_LOSS_WEIGHT = 0.4
+Loss = Callable[[nn.Module, Tensor, Tensor, int], Tensor]  # model, images, labels, ignore index
 
 
 def resolve_device(spec: str | torch.device = "auto") -> torch.device:
@@ -73,11 +74,13 @@ def train(
     augment: bool | Augmentation = True,
     progress: bool = False,
     before_step: Callable[[int], None] | None = None,
+    loss: Loss | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``data``'s train split; it is left on ``device`` in eval mode.
 
     ``before_step(step)`` runs before every optimisation step's forward pass (step counts from
-    0 over the whole run): noise-aware fine-tuning redraws its noise there.
+    0 over the whole run): noise-aware fine-tuning redraws its noise there. ``loss`` replaces
+    :func:`segmentation_loss` (a supernet's in-place distillation).
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs = {epochs} and batch_size = {batch_size} must be at least 1")
@@ -101,12 +104,12 @@ def train(
                 if before_step is not None:
                     before_step(step)
                 images, labels = _training_batch(data, index, target, generator, augmentation)
-                loss = segmentation_loss(model, images, labels, data.ignore_index)
+                value = (loss or segmentation_loss)(model, images, labels, data.ignore_index)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                value.backward()
                 optimizer.step()
                 schedule.step()
-                total += loss.item()
+                total += value.item()
                 step += 1
                 bar.update()
             losses.append(total / steps_per_epoch)

@@ -22,7 +22,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ class SupernetRecipe:
         return {
             "format": FORMAT,
             "space": self.space.to_data(),
-            "settings": asdict(self.settings),
+            "settings": self.settings.identity(),
             "num_classes": self.num_classes,
             "seed": self.seed,
             "data": self.data_fingerprint,

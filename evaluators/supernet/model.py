@@ -137,6 +137,15 @@ class Supernet(nn.Module):
                 logits.append(functional_call(scaffold, self._weights_of(scaffold), part))
         return torch.cat(logits)
 
+    def forward_each(self, images: Tensor) -> list[Tensor]:
+        """Logits of every selected design on the whole batch (in-place distillation)."""
+        scaffolds = self._selected.scaffolds
+        if not scaffolds:
+            raise SupernetError("no design selected: call select(params) before forward")
+        for scaffold in scaffolds:
+            scaffold.train(self.training)
+        return [functional_call(s, self._weights_of(s), images) for s in scaffolds]
+
     # -- pieces -----------------------------------------------------------------------------
 
     def _scaffold(self, params: Mapping[str, Any]) -> SegmentationNet:

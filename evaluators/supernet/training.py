@@ -9,12 +9,17 @@ next step trains, so one optimizer step updates one design's slices of the share
    whole batch). ``uniform`` draws every design at random (single-path one-shot when one per
    step); ``sandwich`` trains the largest and the smallest design in every step plus random
    ones (BigNAS's sandwich rule: the extremes that the space's corners depend on are never
-   left behind); with one path per step the four take turns.
+   left behind); with one path per step the four take turns. With ``distill`` (BigNAS's
+   in-place distillation) every path of a step sees the whole batch instead: the first (the
+   largest, under the sandwich rule) learns from the labels and the others from its soft
+   predictions, at ``paths_per_step`` times the cost of a step.
 2. ``noise_epochs`` of noise-aware training, as standalone designs get after float training
    (:func:`evaluators.accuracy.finetune_noise_aware`): every step draws a design and a chip of
    the space's ``hw.*`` range and trains through that chip's noise and quantization. The noisy
    forward pass costs 10-50x the float one on a CPU, hence its own smaller batch and, with
-   ``noise_images``, a seeded subset of the training split as its epoch.
+   ``noise_images``, a seeded subset of the training split as its epoch. ``noise_ramp`` grows
+   the noise (every sigma, :meth:`~evaluators.noise.NoiseConfig.scaled`) from near zero to its
+   value over that fraction of the phase; quantization applies from the first step.
 
 The loss is the final output's cross-entropy only: anytime heads (``arch.anytime``) are not
 trained here, which costs nothing at scoring since inference uses the final output alone.
@@ -22,10 +27,15 @@ trained here, which costs nothing at scoring since inference uses the final outp
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from evaluators.accuracy import DYNAMIC_OFFSET
 from evaluators.data import SegmentationData
@@ -34,7 +44,7 @@ from evaluators.options import Options, knob
 from evaluators.supernet.errors import SupernetError, SupernetSettingsError
 from evaluators.supernet.model import Supernet
 from evaluators.supernet.space import SupernetSpace
-from evaluators.training import TrainResult, train
+from evaluators.training import TrainResult, segmentation_loss, train
 
 Sampler = Callable[[SupernetSpace, int, int, random.Random], list[dict[str, Any]]]
 NoiseOf = Callable[[Mapping[str, Any]], NoiseConfig]  # hw.* params -> that chip's noise model
@@ -78,6 +88,21 @@ class SupernetSettings(Options):
         None, "noise_batch_size", None, "images", "None: the whole training split",
         note="at least one noise batch",
     )  # fmt: skip
+    noise_ramp: float = knob(0.0, 0.0, 1.0, "of the noise phase", "0: full noise from step 1")
+    distill: bool = knob(False, source="BigNAS in-place distillation from the largest path")
+
+    ADDED: ClassVar[tuple[str, ...]] = ("noise_ramp", "distill")
+    """Settings added after the cache format was fixed: at their defaults they train exactly as
+    before, so they are left out of the cache key then (no cached supernet is orphaned)."""
+
+    def identity(self) -> dict[str, Any]:
+        """The settings as plain data for the cache key (see :attr:`ADDED`)."""
+        default = SupernetSettings()
+        return {
+            name: value
+            for name, value in dataclasses.asdict(self).items()
+            if name not in self.ADDED or value != getattr(default, name)
+        }
 
 
 def train_supernet(
@@ -98,21 +123,28 @@ def train_supernet(
     def next_paths(step: int) -> None:
         supernet.select(*sampler(space, step, settings.paths_per_step, rng))
 
+    noise_data = data.subset(settings.noise_images, None, seed)
+    noise_steps = settings.noise_epochs * max(
+        1, noise_data.train_images.shape[0] // settings.noise_batch_size
+    )
+
     def next_noisy_path(step: int) -> None:
         noise = _draw_noise(space, noise_of, rng)
+        if settings.noise_ramp:  # the sigmas grow from ~0 to their value over the ramp
+            noise = noise.scaled(min(1.0, (step + 1) / (settings.noise_ramp * noise_steps)))
         chip = seed * 100_003 + step
         supernet.select(
             space.sample(rng), noise=noise, chip_seed=chip, noise_seed=DYNAMIC_OFFSET + step
         )
 
-    phases = [(data, settings.epochs, settings.batch_size, settings.lr, next_paths)]
+    paths_loss = distillation_loss if settings.distill else segmentation_loss
+    phases = [(data, settings.epochs, settings.batch_size, settings.lr, next_paths, paths_loss)]
     if settings.noise_epochs:
-        noise_data = data.subset(settings.noise_images, None, seed)
         noise_phase = (settings.noise_epochs, settings.noise_batch_size, settings.noise_lr)
-        phases.append((noise_data, *noise_phase, next_noisy_path))
+        phases.append((noise_data, *noise_phase, next_noisy_path, segmentation_loss))
     results = []
     try:
-        for phase_data, epochs, batch_size, lr, before_step in phases:
+        for phase_data, epochs, batch_size, lr, before_step, loss in phases:
             results.append(
                 train(
                     supernet,
@@ -124,11 +156,33 @@ def train_supernet(
                     lr=lr,
                     progress=progress,
                     before_step=before_step,
+                    loss=loss,
                 )
             )
     finally:
         supernet.select()
     return tuple(results)
+
+
+def distillation_loss(
+    model: nn.Module, images: Tensor, labels: Tensor, ignore_index: int
+) -> Tensor:
+    """BigNAS's in-place distillation: every selected design on the whole batch; the first (the
+    sandwich rule's largest) learns from the labels, the others from its predictions (soft
+    targets, detached), on the labelled pixels."""
+    assert isinstance(model, Supernet)
+    teacher, *students = model.forward_each(images)
+    loss = F.cross_entropy(teacher, labels, ignore_index=ignore_index)
+    if not students:
+        return loss
+    target = teacher.detach().softmax(1)
+    labelled = (labels != ignore_index).unsqueeze(1)
+    terms = [
+        (F.kl_div(s.log_softmax(1), target, reduction="none") * labelled).sum()
+        / labelled.sum().clamp_min(1)
+        for s in students
+    ]
+    return loss + torch.stack(terms).mean()
 
 
 def _draw_noise(space: SupernetSpace, noise_of: NoiseOf, rng: random.Random) -> NoiseConfig:
