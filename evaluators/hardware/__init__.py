@@ -1,9 +1,11 @@
 """Analytic cost model of a WDM photonic tensor-core accelerator running a torch network.
 
-Extract the network once (:func:`extract_layers`), then cost it on any number of hardware
-configurations (:func:`cost_network`) or on a digital reference (:func:`cost_digital`). The model
-(docs/photonic-model.md) follows SimPhony and Lightening-Transformer; each module states its
-equations.
+:func:`evaluate_hardware` costs any torch module on an input shape or example input (images,
+token sequences, attention). For many configurations, extract the network once
+(:func:`extract_layers`), then cost it on each (:func:`cost_network`) or on a digital reference
+(:func:`cost_digital`). The model (docs/photonic-model.md) follows SimPhony and
+Lightening-Transformer, held against their own figures in
+tests/evaluators/hardware/test_references.py; each module states its equations.
 """
 
 from .config import PRESETS, HardwareConfig

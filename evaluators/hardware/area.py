@@ -1,18 +1,19 @@
 """Chip area, additive over devices (docs/photonic-model.md §5), in mm².
 
-Counts follow SP ``dptc.yml``: per core H*N_lambda weight encoders (DAC + modulator) and
-W*N_lambda input encoders (shared across the R tiles when ``share_converters``), H*W nodes each
-with a TIA, H*W ADCs per core (shared by the C cores of a tile when sharing), R + C light sources
-(comb and laser). Device areas: DAC 11 000 µm² and ADC 2 850 µm² at their 8-bit references (SP
-``configs/devices/electronics/``), held fixed at lower bits unless ``scale_converter_area`` scales
-them along the energy laws; MZM 5 300 µm², 0.01 mm² per node with routing, 1.4 mm² per comb,
-0.117 mm² per laser and 14.5 mm² per 2 MB of SRAM are fill-ins derived from LT's DOTA-B breakdown
-(60.3 mm² at 4 bits, LT ``readme.md``), which this model reproduces for the default preset.
+Device counts from :mod:`.counts` (shared input encoders and TIA/ADC chains counted once).
+Device areas from the references: DAC 11 000 µm² and ADC 2 850 µm² at their 8-bit references
+(SP ``configs/devices/electronics/``, LT ``hardware/DAC.py``, ``ADC.py``), held fixed at lower bits
+unless ``scale_converter_area`` scales them along the energy laws; TIA 50 µm², MZM 260 x 20 µm,
+MRR router 4.8 x 4.8 µm, comb 1 184 x 1 184 µm, laser 400 x 300 µm (LT ``default.yaml``); a node
+with its layout spacing 9 823 µm² (LT ``photonic_crossbar.py`` ``cal_core_area``); buffers
+14.695 mm² per 2 MB (LT ``entry_area_power_profile.py``). The modulator component holds the
+MZMs and their rings, as LT's "MZM" row does.
 """
 
 from __future__ import annotations
 
 from .config import HardwareConfig
+from .counts import DeviceCounts
 from .devices import ADC_LAWS, DAC_LAWS
 
 UM2_PER_MM2 = 1e6
@@ -33,20 +34,17 @@ def _converter_scales(cfg: HardwareConfig) -> tuple[float, float, float]:
 
 def area_mm2(cfg: HardwareConfig) -> dict[str, float]:
     """Area by component."""
-    h, w, lam, tiles, per_tile = cfg.rows, cfg.cols, cfg.wavelengths, cfg.tiles, cfg.cores_per_tile
-    share = cfg.share_converters
-    nodes = h * w * cfg.cores
-    input_encoders = w * lam * per_tile * (1 if share else tiles)
-    weight_encoders = h * lam * cfg.cores
-    adcs = h * w * tiles * (1 if share else per_tile)
+    chip = DeviceCounts.of(cfg)
     s_in, s_w, s_adc = _converter_scales(cfg)
-    sources = tiles + per_tile
+    encoders = chip.input_encoders + chip.weight_encoders
+    rings_um2 = chip.rings * cfg.ring_area_um2
+    dac_um2 = (chip.input_encoders * s_in + chip.weight_encoders * s_w) * cfg.dac_area_um2
     return {
-        "dac": (input_encoders * s_in + weight_encoders * s_w) * cfg.dac_area_um2 / UM2_PER_MM2,
-        "modulator": (input_encoders + weight_encoders) * cfg.mod_area_um2 / UM2_PER_MM2,
-        "adc": adcs * s_adc * cfg.adc_area_um2 / UM2_PER_MM2,
-        "tia": nodes * cfg.tia_area_um2 / UM2_PER_MM2,
-        "core": nodes * cfg.node_area_mm2,
-        "light_sources": sources * (cfg.comb_area_mm2 + cfg.laser_area_mm2),
+        "dac": dac_um2 / UM2_PER_MM2,
+        "modulator": (encoders * cfg.mod_area_um2 + rings_um2) / UM2_PER_MM2,
+        "adc": chip.channels * s_adc * cfg.adc_area_um2 / UM2_PER_MM2,
+        "tia": chip.channels * cfg.tia_area_um2 / UM2_PER_MM2,
+        "core": chip.nodes * cfg.node_area_mm2,
+        "light_sources": chip.light_sources * (cfg.comb_area_mm2 + cfg.laser_area_mm2),
         "memory": cfg.sram_kb * cfg.sram_mm2_per_kb,
     }

@@ -24,7 +24,7 @@ import torch
 from .area import area_mm2
 from .config import HardwareConfig
 from .energy import photonic_energy_pj
-from .extract import extract_layers
+from .extract import Example, extract_layers
 from .layers import LayerSpec, LayerTable
 from .mapping import ArrayMapping, map_layers
 from .memory import Traffic, traffic
@@ -58,7 +58,7 @@ def cost_network(layers: Sequence[LayerSpec], config: HardwareConfig) -> Hardwar
         "prog_events": mapping.prog_events,
         "program_us": mapping.t_prog_ns / NS_PER_US,
         "dac_conversions": mapping.input_symbols + mapping.weight_symbols,
-        "adc_conversions": mapping.adc_conversions,
+        "adc_conversions": mapping.conversions,
         "digital_ops": digital_ops,
         "sram_bytes": moved.sram_bytes,
         "dram_bytes": moved.dram_bytes,
@@ -70,10 +70,14 @@ def cost_network(layers: Sequence[LayerSpec], config: HardwareConfig) -> Hardwar
 
 
 def evaluate_hardware(
-    model: torch.nn.Module, input_shape: tuple[int, int, int, int], config: HardwareConfig
+    model: torch.nn.Module, example: Example, config: HardwareConfig | None = None
 ) -> HardwareReport:
-    """Extract ``model``'s layers at ``input_shape`` and cost them on ``config``."""
-    return cost_network(extract_layers(model, input_shape), config)
+    """Cost any torch module on ``config`` (default: the DOTA-B preset).
+
+    ``example`` is an input shape (random values are drawn), an example tensor (token ids, say)
+    or a tuple of example tensors for a forward taking several; see :func:`extract_layers`.
+    """
+    return cost_network(extract_layers(model, example), config or HardwareConfig())
 
 
 def _latency_ns(

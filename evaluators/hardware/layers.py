@@ -3,7 +3,9 @@
 A GEMM layer (convolution, linear) is described by its im2col shape (docs/photonic-model.md §1):
 ``groups`` independent GEMMs Y = W X with W of ``gemm_n x gemm_d`` (output channels x reduction)
 and X of ``gemm_d x gemm_m`` (reduction x pixels), so ``macs = groups * n * d * m``. Every other
-operation is digital, costed by ``digital_ops``. A module called several times (a weight-shared
+operation is digital, costed by ``digital_ops``. A product of two activations (attention's
+Q K^T and A V) is a GEMM whose row operand is ``dynamic``: no parameters, and a weight-stationary
+core must program it on every call. A module called several times (a weight-shared
 block in a loop) gives one spec per call with the same ``module`` path and rising
 ``call_index``: compute counts per call, parameters and weight storage once.
 
@@ -44,6 +46,7 @@ class LayerSpec:
     gemm_m: int = 0
     call_index: int = 0
     io_elems: int = 0  # values this op moves to or from DRAM (network input and output)
+    dynamic: bool = False  # the row operand is an activation, not a parameter
 
     def __post_init__(self) -> None:
         if self.macs != self.groups * self.gemm_n * self.gemm_d * self.gemm_m:
@@ -85,6 +88,7 @@ class LayerTable(Sequence[LayerSpec]):
         self.in_elems, self.out_elems = columns[8:]
         self.gemm = self.groups > 0
         self.first_call = np.array([s.call_index == 0 for s in self.layers])
+        self.dynamic = np.array([s.dynamic for s in self.layers])
         self.window = _residency_windows(self.layers, self.gemm)
         self.batch = self.layers[0].in_shapes[0][0] if self.layers[0].in_shapes else 1
 

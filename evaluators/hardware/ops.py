@@ -7,11 +7,13 @@ Ops per operation (e_op each, plus the buffer traffic of :mod:`.memory`):
   for every operation not listed here);
 - k x k pooling: k^2 per output; adaptive pooling and reductions (mean, sum): 1 per input;
 - upsampling: bilinear 7 per output element, nearest 1, bicubic 31 (16 taps: assumption);
-- concatenation: 0 (memory traffic only); argmax: C-1 compares per pixel (inputs - outputs).
+- concatenation and embedding lookups: 0 (memory traffic only); argmax: C-1 compares per pixel
+  (inputs - outputs); softmax: 6 per element (attention.SOFTMAX_OPS).
 
 Shape-only operations (views, reshapes, indexing, dropout, identity) cost nothing and produce
-no layer. GEMMs written as functions (F.conv2d, F.linear, matmul) are rejected: they belong in
-nn.Conv2d / nn.Linear modules so the array mapping sees them.
+no layer. Products (``matmul``, ``@``, ``bmm``, ``F.linear``) and attention functions are GEMMs
+(:mod:`.attention`); convolutions written as functions and ``einsum`` are rejected: the mapping
+needs their shapes as nn.Conv modules give them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .attention import SOFTMAX_OPS
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ UPSAMPLE = DigitalRule("upsample", _upsample, qualifier=_upsample_mode)
 REDUCE = DigitalRule("reduce", _per_input)
 CONCAT = DigitalRule("cat", lambda site: 0)
 ARGMAX = DigitalRule("argmax", _argmax)
+SOFTMAX = DigitalRule("softmax", _per_output(SOFTMAX_OPS))
 
 MODULE_RULES: dict[type[nn.Module], DigitalRule] = {
     nn.modules.batchnorm._BatchNorm: BATCHNORM,
@@ -107,6 +112,8 @@ MODULE_RULES: dict[type[nn.Module], DigitalRule] = {
     nn.AdaptiveAvgPool2d: DigitalRule("adaptive-avgpool", _per_input),
     nn.AdaptiveMaxPool2d: DigitalRule("adaptive-maxpool", _per_input),
     nn.Upsample: UPSAMPLE,
+    nn.Softmax: SOFTMAX,
+    nn.Embedding: DigitalRule("embedding", lambda site: 0),
 }
 
 # Keys: the function object of a call_function node, or the method name of a call_method node.
@@ -128,6 +135,9 @@ FUNCTION_RULES: dict[object, DigitalRule] = {
     "sum": REDUCE,
     torch.argmax: ARGMAX,
     "argmax": ARGMAX,
+    F.softmax: SOFTMAX,
+    torch.softmax: SOFTMAX,
+    "softmax": SOFTMAX,
 }
 
 ALIAS_MODULES: tuple[type[nn.Module], ...] = (
@@ -170,20 +180,23 @@ ALIAS_FUNCTIONS: frozenset[object] = frozenset(
         "clone",
     }
 )
-GEMM_FUNCTIONS: frozenset[object] = frozenset(
+PRODUCT_FUNCTIONS: frozenset[object] = frozenset(
+    {torch.matmul, torch.mm, torch.bmm, operator.matmul, "matmul", "mm", "bmm", F.linear}
+)
+ATTENTION_FUNCTIONS: frozenset[object] = frozenset({F.scaled_dot_product_attention})
+REJECTED_FUNCTIONS: frozenset[object] = frozenset(
     {
-        F.conv2d,
         F.conv1d,
+        F.conv2d,
+        F.conv3d,
+        F.conv_transpose1d,
         F.conv_transpose2d,
-        F.linear,
-        torch.matmul,
-        torch.mm,
-        torch.bmm,
+        F.conv_transpose3d,
         torch.einsum,
-        operator.matmul,
-        "matmul",
-        "mm",
-        "bmm",
+        torch.addmm,
+        torch.baddbmm,
+        "addmm",
+        "baddbmm",
     }
 )
 

@@ -66,13 +66,13 @@ class HardwareReport:
     def metrics(self) -> dict[str, float]:
         """The evaluator's hardware metrics (docs/architecture.md) plus per-component extras."""
         t, cfg = self.totals(), self.config
-        lanes = cfg.rows * cfg.cols * cfg.wavelengths
+        lanes = cfg.rows * cfg.cols * cfg.wavelengths * cfg.cores  # MACs per cycle at full use
         area = sum(self.area_by_component_mm2.values())
         return {
             **headline_metrics(self.batch, t["latency_us"], t["energy_uj"], area, t["macs"]),
             "params": t["params"],
             **{name: t[name] for name in ENERGY_COLUMNS},
-            "utilization": t["macs"] / (t["passes"] * lanes) if t["passes"] else 0.0,
+            "utilization": t["macs"] / (t["cycles"] * lanes) if t["cycles"] else 0.0,
             "cycles": t["cycles"],
             "prog_events": t["prog_events"],
         }

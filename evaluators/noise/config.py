@@ -2,7 +2,12 @@
 
 The seven hardware fields mirror the cost model's hardware description so that the tiling of the
 forward pass is derived from the same numbers the cost model charges for (aihwkit #260). Every
-sigma is a standard deviation in the unit named beside it (aihwkit #616).
+sigma is a standard deviation in the unit named beside it (aihwkit #616), and a published value
+is converted into that unit, not reused under another meaning: LT's noise-aware training
+(``software_model/scripts/train_quant_transformer_with_noise.sh``: input 0.03, output 0.05) is
+multiplicative, x + σ·|x|·ε on every encoded value and y + σ·|y|·ε on a layer's whole output
+(``software_model/ops/quantize.py``), while this model's errors are additive per block and per
+conversion (docs/photonic-model.md §6.4 derives the factors).
 """
 
 from __future__ import annotations
@@ -54,6 +59,11 @@ HARDWARE_FIELDS: tuple[str, ...] = (
 DPTC = "SimPhony configs/design/cores/dptc.yml"
 LT = "Lightening-Transformer hardware_simulator/ "
 AIHWKIT = "aihwkit: 0.0175 of w_max, split evenly with the static part"
+LT_NOISE = "LT software_model/ops/quantize.py "
+LT_INPUT_NOISE = 0.03  # LT: std of x + σ|x|ε on every encoded input
+LT_OUTPUT_NOISE = 0.05  # LT: std of y + σ|y|ε on a layer's whole output
+UNIFORM_RMS = 1 / math.sqrt(3.0)
+"""RMS of |u| for u spread uniformly over [−1, 1] (or [0, 1]): a block's values over its range."""
 
 SIGMA_FIELDS: tuple[str, ...] = (
     "sigma_in",
@@ -88,21 +98,28 @@ Product units: one full-scale product |x̂·ŵ| = 1, so the ADC full scale is n/
 class NoiseConfig(Options):
     """Converter resolutions, tiling and error magnitudes of the analog GEMM.
 
-    Hardware (defaults: the DPTC core of docs/photonic-model.md §2): ``*_bits`` are converter
+    Hardware (defaults: DOTA-B, docs/photonic-model.md §2): ``*_bits`` are converter
     resolutions; a GEMM tile is ``rows`` × ``cols`` dot-product nodes, each summing
-    n = ``wavelengths`` · ``temporal_accumulation`` products per ADC conversion.
+    n = ``wavelengths`` · ``temporal_accumulation`` products per ADC conversion, the steps being
+    cycles of temporal accumulation times the cores of a tile that sum into one ADC (DOTA-B:
+    3 x 2).
 
     Encoding errors, all additive and in DAC full-scale units (fraction of the block scale
-    s_x or s_w, i.e. of the largest |value| in the block): ``sigma_in`` (dynamic, input encoders,
-    LT's 0.03), ``sigma_w`` (dynamic, weight encoders) and the static per-device offsets
+    s_x or s_w, i.e. of the largest |value| in the block): ``sigma_in`` (dynamic, input
+    encoders: LT's multiplicative 0.03 on |x| at equal noise power over a block whose values
+    spread uniformly over its range, 0.03/√3), ``sigma_w`` (dynamic, weight encoders) and the
+    static per-device offsets
     ``sigma_in_static`` (indexed by column and wavelength) and ``sigma_w_static`` (by row and
     wavelength). aihwkit's weight noise 0.0175 (relative to w_max) is split evenly in variance
     between ``sigma_w`` and ``sigma_w_static`` (0.0175/√2 each); no published figure exists for
     static input-encoder offsets, so ``sigma_in_static`` defaults to 0.
 
-    ``sigma_out`` (dynamic, LT's 0.05) is turned into a std by ``output_noise``:
+    ``sigma_out`` (dynamic) is turned into a std per conversion by ``output_noise``:
     ``"sqrt_n"`` gives sigma_out·√n in product units (σ_out·G/√n of the ADC range);
-    ``"adc_range"`` gives sigma_out·n/G, a fixed fraction of the ADC range (aihwkit).
+    ``"adc_range"`` gives sigma_out·n/G, a fixed fraction of the ADC range (aihwkit). Its default
+    is LT's 0.05 on a layer's whole output |y| converted to the "sqrt_n" unit: a block of n
+    products of uniformly spread, independently signed operands has RMS √n/3 products and
+    block noises add in variance like the blocks' sums, so 0.05·√n/3 per conversion, 0.05/3.
 
     ``adc_gain`` is G: the ADC full scale is n/G product units, so G > 1 resolves small sums
     finer and clips large ones (at G = 1 a 4-bit ADC steps by n/7 products, while sums of
@@ -126,12 +143,16 @@ class NoiseConfig(Options):
     rows: int = knob(12, 1, 4096, "nodes", DPTC)
     cols: int = knob(12, 1, 4096, "nodes", DPTC)
     wavelengths: int = knob(12, 1, 256, "channels", DPTC)
-    temporal_accumulation: int = knob(1, 1, 256, "cycles", LT + "params default.yaml")
-    sigma_in: float = knob(0.03, 0.0, 10.0, "of s_x", LT + "input encoder noise")
-    sigma_in_static: float = knob(0.0, 0.0, 10.0, "of s_x", "no published figure: off")
-    sigma_w: float = knob(0.0175 / math.sqrt(2.0), 0.0, 10.0, "of s_w", AIHWKIT)
-    sigma_w_static: float = knob(0.0175 / math.sqrt(2.0), 0.0, 10.0, "of s_w", AIHWKIT)
-    sigma_out: float = knob(0.05, 0.0, 10.0, "", LT + "output noise (scaled by output_noise)")
+    temporal_accumulation: int = knob(6, 1, 256, "steps", "HardwareConfig().accumulation: 3 x 2")
+    sigma_in: float = knob(
+        LT_INPUT_NOISE * UNIFORM_RMS, 0.0, 10.0, "of s_x, additive", LT_NOISE + "0.03 of |x|"
+    )
+    sigma_in_static: float = knob(0.0, 0.0, 10.0, "of s_x, additive", "no published figure: off")
+    sigma_w: float = knob(0.0175 / math.sqrt(2.0), 0.0, 10.0, "of s_w, additive", AIHWKIT)
+    sigma_w_static: float = knob(0.0175 / math.sqrt(2.0), 0.0, 10.0, "of s_w, additive", AIHWKIT)
+    sigma_out: float = knob(
+        LT_OUTPUT_NOISE / 3, 0.0, 10.0, "per conversion, x output_noise", LT_NOISE + "0.05 of |y|"
+    )
     output_noise: str = knob("sqrt_n", choices=OUTPUT_NOISE_MODELS, source="TorchONN; aihwkit")
     adc_gain: float = knob(4.0, 1.0, 1e6, "", "CamVid sweep, benchmarks/RESULTS.md")
     crosstalk: bool = knob(True, source="docs/photonic-model.md §6.2")
@@ -141,7 +162,7 @@ class NoiseConfig(Options):
 
     @property
     def fan_in(self) -> int:
-        """n = N_λ·T: products summed by one ADC conversion, the block size along D."""
+        """n = N_λ·steps: products summed by one ADC conversion, the block size along D."""
         return self.wavelengths * self.temporal_accumulation
 
     @property
@@ -151,12 +172,18 @@ class NoiseConfig(Options):
 
     @classmethod
     def from_hardware(cls, hw: HardwareLike | Any, **overrides: Any) -> NoiseConfig:
-        """Read the seven hardware attributes by name from ``hw``; ``overrides`` win over both."""
+        """Read the seven hardware attributes by name from ``hw``; ``overrides`` win over both.
+
+        A conversion sums N_λ·T products, times the C cores of a tile when they sum into one ADC:
+        ``hw.accumulation`` (HardwareConfig's) gives those steps where ``hw`` has it.
+        """
         missing = [name for name in HARDWARE_FIELDS if not hasattr(hw, name)]
         if missing:
             lacking = ", ".join(missing)
             raise NoiseConfigError(f"hardware object {type(hw).__name__} lacks {lacking}")
-        return cls.create(**{name: getattr(hw, name) for name in HARDWARE_FIELDS}, **overrides)
+        values = {name: getattr(hw, name) for name in HARDWARE_FIELDS}
+        values["temporal_accumulation"] = getattr(hw, "accumulation", hw.temporal_accumulation)
+        return cls.create(**{**values, **overrides})
 
     def scaled(self, factor: float) -> NoiseConfig:
         """All five sigmas times ``factor`` ("high noise" runs, noise-range training).

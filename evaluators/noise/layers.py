@@ -89,6 +89,13 @@ def _chunks(
             )
 
 
+def signed_input(input: torch.Tensor) -> bool:
+    """Whether a layer's input needs signed DACs: any negative value. A non-negative input (after
+    a ReLU, or an image) is encoded on the unsigned range, twice the levels (LT's ``QuantAct``
+    picks its range the same way, from whether the activations go below zero)."""
+    return bool(input.detach().amin() < 0) if input.numel() else True
+
+
 class PhotonicLayer(nn.Module):
     """Mixin for layers that can take a :class:`NoiseState`; never part of the state_dict."""
 
@@ -130,14 +137,20 @@ class PhotonicLayer(nn.Module):
             self.noise_state = state
 
     def _photonic_gemm(
-        self, state: NoiseState, weight: torch.Tensor, source: torch.Tensor, reduction_dims: int
+        self,
+        state: NoiseState,
+        weight: torch.Tensor,
+        source: torch.Tensor,
+        reduction_dims: int,
+        signed: bool,
     ) -> torch.Tensor:
         """(g, N, D) weights times (B, g, *reduction, lines, *line) columns -> (B, g, N, M).
 
         Columns are processed a few whole images, or a few lines (image rows, or input rows of a
-        Linear) of one image, at a time.
+        Linear) of one image, at a time. ``signed`` False: the input holds no negative value, so
+        the input DACs use their unsigned range (:func:`signed_input`).
         """
-        tiles = prepare_weights(weight, state, self.noise_cache())
+        tiles = prepare_weights(weight, state, self.noise_cache(), signed)
         batch = source.shape[0]
         line_dim = 2 + reduction_dims
         lines, line_width = source.shape[line_dim], math.prod(source.shape[line_dim + 1 :])
@@ -191,7 +204,8 @@ class PhotonicConv2d(PhotonicLayer, nn.Conv2d):
         weight = self.weight.reshape(self.groups, self.out_channels // self.groups, -1)
         patches = self._patches(input)
         batch, _, _, _, height, width = patches.shape
-        out = self._photonic_gemm(state, weight, patches.unflatten(1, (self.groups, -1)), 3)
+        columns = patches.unflatten(1, (self.groups, -1))
+        out = self._photonic_gemm(state, weight, columns, 3, signed_input(input))
         out = out.reshape(batch, self.out_channels, height, width)
         return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
 
@@ -218,7 +232,7 @@ class PhotonicLinear(PhotonicLayer, nn.Linear):
 
     def photonic_forward(self, state: NoiseState, input: torch.Tensor) -> torch.Tensor:
         columns = input.reshape(-1, self.in_features).t()[None, None]
-        out = self._photonic_gemm(state, self.weight.unsqueeze(0), columns, 1)
+        out = self._photonic_gemm(state, self.weight.unsqueeze(0), columns, 1, signed_input(input))
         out = out[0, 0].t().reshape(*input.shape[:-1], self.out_features)
         return out if self.bias is None else out + self.bias
 

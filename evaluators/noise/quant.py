@@ -1,6 +1,9 @@
 """Converter models (DAC and ADC) with straight-through gradients (docs/photonic-model.md §6.1, §7).
 
-Both converters are symmetric mid-tread quantizers with q = 2^(b−1) − 1 levels per sign. The
+Both converters are symmetric mid-tread quantizers with q = 2^(b−1) − 1 levels per sign; an input
+DAC fed only non-negative values (a layer after a ReLU) uses its whole range for them,
+q = 2^b − 1 levels on [0, 1], as LT's and LSQ's unsigned activation quantizers do (LT
+``software_model/ops/quantize.py`` ``QuantAct``: Qn = 0, Qp = 2^b − 1). The
 tile works in *code units* (values pre-multiplied by q) so that one multiply per element does
 scaling and quantization; :func:`dac_quantize` and :func:`adc_quantize` are the same step in
 signal units, kept public so the converter can be unit-tested on known vectors (aihwkit #296).
@@ -15,9 +18,9 @@ import torch
 __all__ = ["adc_quantize", "dac_quantize", "levels", "quantize_codes", "round_ste"]
 
 
-def levels(bits: int) -> int:
-    """q = 2^(b−1) − 1: positive code levels of a signed b-bit converter."""
-    return 2 ** (bits - 1) - 1
+def levels(bits: int, signed: bool = True) -> int:
+    """Positive code levels of a b-bit converter: 2^(b−1) − 1 signed, 2^b − 1 unsigned."""
+    return 2 ** (bits - 1) - 1 if signed else 2**bits - 1
 
 
 class _RoundSTE(torch.autograd.Function):
@@ -43,18 +46,19 @@ def round_ste(values: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def quantize_codes(values: torch.Tensor, q: int) -> torch.Tensor:
-    """Integer codes round(clip(v, −q, q)) of values already in code units.
+def quantize_codes(values: torch.Tensor, q: int, signed: bool = True) -> torch.Tensor:
+    """Integer codes round(clip(v, −q, q)) (unsigned: clip to [0, q]) of values in code units.
 
-    The gradient is the clipped straight-through estimator: 1 inside [−q, q], 0 where clipped.
+    The gradient is the clipped straight-through estimator: 1 inside the range, 0 where clipped.
     """
-    return round_ste(torch.clamp(values, -q, q))
+    return round_ste(torch.clamp(values, -q if signed else 0, q))
 
 
-def dac_quantize(values: torch.Tensor, bits: int) -> torch.Tensor:
-    """Q_b(u) = round(clip(u, −1, 1)·q)/q for u in DAC full-scale units."""
-    q = levels(bits)
-    return quantize_codes(values * q, q) / q
+def dac_quantize(values: torch.Tensor, bits: int, signed: bool = True) -> torch.Tensor:
+    """Q_b(u) = round(clip(u, −1, 1)·q)/q for u in DAC full-scale units; unsigned clips to
+    [0, 1] and has q = 2^b − 1."""
+    q = levels(bits, signed)
+    return quantize_codes(values * q, q, signed) / q
 
 
 def adc_quantize(values: torch.Tensor, bits: int, full_scale: float) -> torch.Tensor:

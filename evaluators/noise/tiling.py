@@ -31,10 +31,13 @@ class WeightTiles:
     ``analog`` (g, nb, N, n): quantized, noisy, crosstalk-mixed weights in DAC full-scale units,
     pre-multiplied so that ``analog`` times input codes lands in ADC code units.
     ``out_scale`` (g, nb, N, 1): s_w·y_fs/q_o, taking ADC codes (times s_x) back to signal units.
+    ``input_levels``: q of the input DACs the weights were scaled for (unsigned inputs use
+    2^b − 1 levels on [0, 1], signed ones 2^(b−1) − 1 per sign).
     """
 
     analog: torch.Tensor
     out_scale: torch.Tensor
+    input_levels: int
 
     @property
     def padded_fan_in(self) -> int:
@@ -97,9 +100,13 @@ def _darken_padding(
 
 
 def prepare_weights(
-    weight: torch.Tensor, state: NoiseState, cache: dict[Hashable, torch.Tensor]
+    weight: torch.Tensor,
+    state: NoiseState,
+    cache: dict[Hashable, torch.Tensor],
+    signed_inputs: bool = True,
 ) -> WeightTiles:
     """Block, scale, quantize, perturb and mix (g, N, D) weights; dynamic noise drawn per call.
+    ``signed_inputs`` False: the inputs they will meet are non-negative (unsigned input DACs).
 
     Padded slots are zeroed before and after mixing: dark channels carry no encoder noise, leak
     nothing into live ones and pick up no input noise (the weight side stands in for the
@@ -116,10 +123,11 @@ def prepare_weights(
     encoded = _darken_padding(_encode_weights(blocks / scale, state, cache), fan_in, cache)
     analog = _darken_padding(_mix_wavelengths(encoded, state, cache), fan_in, cache)
     full_scale = n / cfg.adc_gain
-    q_in, q_out = levels(cfg.input_bits), levels(cfg.adc_bits)
+    q_in, q_out = levels(cfg.input_bits, signed_inputs), levels(cfg.adc_bits)
     return WeightTiles(
         analog=(analog * (q_out / (full_scale * q_in))).transpose(1, 2).contiguous(),
         out_scale=(scale * (full_scale / q_out)).transpose(1, 2),
+        input_levels=q_in,
     )
 
 
@@ -130,14 +138,14 @@ def needs_graph(*tensors: torch.Tensor) -> bool:
 
 
 def _encode_inputs(
-    blocks: torch.Tensor, state: NoiseState, offsets: torch.Tensor | None
+    blocks: torch.Tensor, state: NoiseState, offsets: torch.Tensor | None, q: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(g, nb, n, L) blocks -> (DAC codes plus encoder errors, s_x of shape (g, nb, 1, L)).
+    """(g, nb, n, L) blocks -> (DAC codes plus encoder errors, s_x of shape (g, nb, 1, L)), for
+    input DACs of q levels (signed or unsigned: the codes are the same rounding either way).
 
     Without autograd, ``blocks`` (a scratch buffer of the caller) is overwritten with the codes.
     """
     cfg = state.config
-    q = levels(cfg.input_bits)
     scale = _abs_max(blocks, 2).clamp_min_(_SCALE_FLOOR)
     # s_x is the block's max |x|, so clip(u, −1, 1) is the identity here: round only.
     if needs_graph(blocks):
@@ -182,7 +190,8 @@ def tile_matmul(
     cfg = state.config
     groups, _, cols = inputs.shape
     n = cfg.fan_in
-    codes, scale = _encode_inputs(inputs.view(groups, -1, n, cols), state, input_offsets)
+    blocks = inputs.view(groups, -1, n, cols)
+    codes, scale = _encode_inputs(blocks, state, input_offsets, tiles.input_levels)
     sums = torch.matmul(tiles.analog, codes)  # (g, nb, N, L): every block in one product each
     q_out = levels(cfg.adc_bits)
     if cfg.output_sigma:

@@ -14,11 +14,18 @@ from evaluators.hardware import HardwareConfig, LayerSpec, extract_layers
 def small_config(**overrides: Any) -> HardwareConfig:
     """A 4-row x 2-column array with 3 wavelengths and 2 unshared cores: every count differs.
 
-    Device constants stay at their defaults (4 bits, 5 GHz): E_DAC(4) = 3.57 * 0.1125 = 0.401625,
+    Device constants stay at their defaults (4 bits, 5 GHz): E_DAC(4) = 50/14 * 0.1125 = 0.401786,
     E_mod = 0.45, E_ADC(4) = 0.74, E_PD = 1.1/5 = 0.22, E_TIA = 3/5 = 0.6 pJ.
     """
     base = HardwareConfig(
-        rows=4, cols=2, wavelengths=3, tiles=1, cores_per_tile=2, share_converters=False
+        rows=4,
+        cols=2,
+        wavelengths=3,
+        tiles=1,
+        cores_per_tile=2,
+        share_inputs=False,
+        share_adcs=False,
+        temporal_accumulation=1,
     )
     return dataclasses.replace(base, **overrides)
 

@@ -8,9 +8,11 @@ from torch import nn
 from evaluators.noise import NoiseConfig, photonic_mode
 
 IDEAL = NoiseConfig(
-    input_bits=16, weight_bits=16, adc_bits=16, adc_gain=1.0, crosstalk=False
-).scaled(0.0)
-"""No noise, no crosstalk, 16-bit converters, unit gain (no clipping): float, reproduced."""
+    input_bits=16, weight_bits=16, adc_bits=16, adc_gain=1.0, crosstalk=False,
+    temporal_accumulation=1,
+).scaled(0.0)  # fmt: skip
+"""No noise, no crosstalk, 16-bit converters, unit gain (no clipping), one accumulation step
+(n = 12 products per conversion): float, reproduced."""
 
 
 def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:

@@ -86,3 +86,17 @@ def test_shared_weights_travel_from_dram_once() -> None:
     once, thrice = (shared_net_report(t, no_sram)[1].totals() for t in (1, 3))
     assert once["dram_bytes"] == thrice["dram_bytes"] > 0
     assert thrice["sram_bytes"] > once["sram_bytes"]  # each iteration reads the buffer again
+
+
+def test_shared_inputs_make_depthwise_and_ghost_slower_than_dense_on_dota_b() -> None:
+    """§3: DOTA-B's tiles split output rows and its cores the reduction, so groups of one row
+    and nine products leave 7 of 8 cores idle: the depthwise conv takes 32 * 1 024 cycles, 2.7x
+    the dense one's 1 024 * 12 (fewer MACs by 32x), the ghost module 1.5x."""
+    dense = gemm_totals(nn.Conv2d(32, 32, 3, padding=1, bias=False))
+    dw = gemm_totals(nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False))
+    ghost = gemm_totals(Ghost())
+    assert (dense[2], dw[2], ghost[2]) == (1024 * 12, 32 * 1024, 1024 * 2 + 16 * 1024)
+    # the same work on 8 independent cores (no sharing) would take P/8: dw 0.44x, ghost 0.31x
+    free = dataclasses.replace(HardwareConfig(), share_inputs=False, share_adcs=False)
+    layers = extract_layers(nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False), SHAPE)
+    assert cost_network(layers, free).totals()["cycles"] == 32 * 1024 / 8

@@ -132,22 +132,51 @@ def _check_positive(x: torch.Tensor) -> torch.Tensor:
 torch.fx.wrap("_check_positive")
 
 
-def test_functional_gemm_is_rejected_with_the_node_name() -> None:
+class Functional(nn.Module):
+    """F.linear and x @ W on parameters: GEMMs with the parameter on the rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(6, 4))  # F.linear's (N, D)
+        self.bias = nn.Parameter(torch.zeros(6))
+        self.project = nn.Parameter(torch.ones(6, 3))  # x @ W's (D, N)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight, self.bias) @ self.project
+
+
+def test_functional_products_of_parameters_are_linear_gemms() -> None:
+    first, second = extract_layers(Functional(), (2, 5, 4))
+    assert (first.op, first.gemm_n, first.gemm_d, first.gemm_m, first.params) == (
+        "linear", 6, 4, 10, 30,
+    )  # fmt: skip
+    assert (second.gemm_n, second.gemm_d, second.gemm_m, second.params) == (3, 6, 10, 18)
+    assert not first.dynamic and first.digital_ops == 60  # bias adds
+
+
+def test_functional_convolution_is_rejected_with_the_node_name() -> None:
     class Functional(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.weight = nn.Parameter(torch.ones(2, 2))
+            self.weight = nn.Parameter(torch.ones(2, 1, 1, 1))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return F.linear(x, self.weight)
+            return F.conv2d(x, self.weight)
 
-    with pytest.raises(ExtractionError, match=r"linear.*nn\.Conv2d / nn\.Linear"):
-        extract_layers(Functional(), (1, 1, 1, 2))
+    with pytest.raises(ExtractionError, match=r"conv2d: conv2d is not mapped; use nn\.Conv"):
+        extract_layers(Functional(), (1, 1, 2, 2))
+
+
+def test_unknown_module_with_weight_matrices_is_an_error() -> None:
+    with pytest.raises(ExtractionError, match="LSTM holds weight matrices"):
+        extract_layers(nn.LSTM(4, 4), (3, 2, 4))
 
 
 def test_bad_input_shape_and_untraceable_model() -> None:
-    with pytest.raises(ExtractionError, match="input_shape"):
-        extract_layers(nn.Conv2d(1, 1, 1), (1, 1, 4))  # type: ignore[arg-type]
+    with pytest.raises(ExtractionError, match=r"input=\(1, 0, 4\): expected a shape"):
+        extract_layers(nn.Conv2d(1, 1, 1), (1, 0, 4))
+    with pytest.raises(ExtractionError, match="Conv2d fails on the example input"):
+        extract_layers(nn.Conv2d(3, 1, 1), (1, 2, 4, 4))
 
     class Branchy(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Hand-computed costs of single layers on the small array of ``small_config``.
 
-Array: H = 4 rows, W = 2 columns, N_lambda = 3, R = 1 tile of C = 2 cores, no sharing,
-5 GHz, 4 bits.
+Array: H = 4 rows, W = 2 columns, N_lambda = 3, R = 1 tile of C = 2 cores, no sharing, T = 1,
+5 GHz, 4 bits. docs/photonic-model.md §3-§4.
 """
 
 from __future__ import annotations
@@ -44,15 +44,16 @@ def test_standard_conv_mapping_and_events() -> None:
 def test_standard_conv_energy_by_component() -> None:
     row = gemm_row(cost(*CONV))
     uj = 1e-6  # pJ -> uJ
-    assert row["energy_dac_uj"] == pytest.approx(15552 * 0.401625 * uj)  # 6246.07 pJ
+    assert row["energy_dac_uj"] == pytest.approx(15552 * 0.4017857 * uj)  # 6248.57 pJ
     assert row["energy_modulator_uj"] == pytest.approx(15552 * 0.45 * uj)  # 6998.4 pJ
     assert row["energy_adc_uj"] == pytest.approx(6912 * 0.74 * uj)  # 5114.88 pJ
     assert row["energy_detector_uj"] == pytest.approx(6912 * (2 * 0.22 + 0.6) * uj)  # 7188.48
     # 72 MRR rerouters ((4+2)*3*2 per core, 2 cores) hold 0.275 mW each for 86.4 ns
     assert row["energy_tuning_uj"] == pytest.approx(72 * 0.275 * 86.4 * uj)  # 1710.72 pJ
-    # laser: -25 dBm + 6.78 dB path + 10 log10(8) = -9.1891 dBm = 0.12055 mW per core,
-    # /0.2 wall-plug * 2^4 / (1 - 0.1) extinction = 10.714 mW, 2 cores, for 86.4 ns
-    assert row["energy_laser_uj"] == pytest.approx(21.4273 * 86.4 * uj, rel=1e-4)
+    # laser (LT photonic_crossbar.py): -25 dBm + 4.02 dB path (modulator 1.2, 2 rings 1.86,
+    # 2 splitters 0.2, node 0.76) + 10 log10(8) = -11.949 dBm = 0.063842 mW per core,
+    # /0.2 wall-plug * 2^4 = 5.1074 mW, 2 cores, for 86.4 ns
+    assert row["energy_laser_uj"] == pytest.approx(10.2147 * 86.4 * uj, rel=1e-4)
     # memory: RF 15552 symbols * 0.5 B * 0.0365; SRAM (288 + 216 + 438) * 0.5 B * 0.46;
     # DRAM input + output (288 + 216) * 0.5 B * 62.4 (weights fit on chip)
     assert (row["sram_bytes"], row["dram_bytes"]) == (471, 252)
@@ -90,19 +91,27 @@ def test_layer_kinds(
     assert row["energy_adc_uj"] == pytest.approx(adc * 0.74e-6)
 
 
-def test_temporal_accumulation_samples_every_t_cycles() -> None:
+def test_temporal_accumulation_converts_every_t_cycles() -> None:
     row = gemm_row(cost(*CONV, temporal_accumulation=2))
     assert row["cycles"] == 432  # unchanged
     assert row["adc_conversions"] == 2 * 18 * 12 * 8  # ceil(24/2) samples per output block
-    # detectors still run every cycle; 16 node integrators add 0.3 mW each for 86.4 ns
-    assert row["energy_detector_uj"] == pytest.approx((6912 * 1.04 + 16 * 0.3 * 86.4) * 1e-6)
+    # photodiodes every cycle, TIAs per conversion (both references divide them by T)
+    assert row["energy_detector_uj"] == pytest.approx((6912 * 0.44 + 3456 * 0.6) * 1e-6)
+    # an integrator is an option (SP integrator.yml 0.3 mW), one per TIA channel: 16 here
+    row = gemm_row(cost(*CONV, temporal_accumulation=2, integrator_mw=0.3))
+    assert row["energy_detector_uj"] == pytest.approx(
+        (6912 * 0.44 + 3456 * 0.6 + 16 * 0.3 * 86.4) * 1e-6
+    )
 
 
 def test_shared_converters_divide_input_encoders_by_tiles_and_adcs_by_cores() -> None:
-    row = gemm_row(cost(*CONV, tiles=2, share_converters=True))
-    assert row["cycles"] == 864 / 4
-    assert row["dac_conversions"] == 5184 / 2 + 10368
-    assert row["adc_conversions"] == 6912 / 2
+    row = gemm_row(cost(*CONV, tiles=2, share_inputs=True, share_adcs=True))
+    # tiles split the 2 row blocks, cores the 24 reduction blocks: 1 * 18 * 12 cycles
+    assert row["cycles"] == 18 * 12 == 864 / 4
+    # per cycle 2 cores x 2 x 3 shared input symbols and 4 cores x 4 x 3 weight symbols
+    assert row["dac_conversions"] == 216 * (12 + 48) == 5184 / 2 + 10368
+    # 2 tiles x 8 node positions convert once per run of 12 cycles at T = 1: 12 times
+    assert row["adc_conversions"] == 216 * 16 == 6912 / 2
 
 
 def test_sequential_groups_and_sign_passes() -> None:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from evaluators.hardware import HardwareConfig
 from evaluators.noise import NoiseConfig, NoiseConfigError
 from evaluators.noise.config import SIGMA_FIELDS
 
@@ -42,7 +43,7 @@ def test_from_hardware_reads_attributes_by_name() -> None:
     )  # fmt: skip
     config = NoiseConfig.from_hardware(hw, sigma_out=0.1)
     assert (config.input_bits, config.rows, config.cols, config.fan_in) == (6, 16, 8, 27)
-    assert config.sigma_out == 0.1 and config.sigma_in == 0.03
+    assert config.sigma_out == 0.1 and config.sigma_in == pytest.approx(0.03 / math.sqrt(3))
     with pytest.raises(NoiseConfigError, match=r"^noise\.sigma_typo: unknown option; known: "):
         NoiseConfig.from_hardware(hw, sigma_typo=1.0)
     with pytest.raises(NoiseConfigError, match="lacks wavelengths"):
@@ -54,8 +55,26 @@ def test_from_hardware_reads_attributes_by_name() -> None:
 def test_scaled_multiplies_every_sigma_and_nothing_else() -> None:
     base = NoiseConfig(sigma_in_static=0.01)
     high = base.scaled(3.0)
-    assert high.sigma_in == pytest.approx(0.09) and high.sigma_in_static == pytest.approx(0.03)
+    assert high.sigma_in == pytest.approx(3 * base.sigma_in)
+    assert high.sigma_in_static == pytest.approx(0.03)
     assert high.sigma_w == pytest.approx(3 * base.sigma_w)
     assert high.output_sigma == pytest.approx(3 * base.output_sigma)
     assert replace(high, **{f: getattr(base, f) for f in SIGMA_FIELDS}) == base
-    assert base.output_sigma == pytest.approx(0.05 * math.sqrt(12))
+    assert base.output_sigma == pytest.approx(0.05 / 3 * math.sqrt(72))  # n = 12 x 3 x 2
+
+
+def test_summed_cores_count_as_accumulation_steps() -> None:
+    """DOTA-B's 2 cores per tile sum into one ADC over 3 cycles: a conversion sums 12 x 6."""
+    assert NoiseConfig.from_hardware(HardwareConfig()).fan_in == 72 == NoiseConfig().fan_in
+    unshared = NoiseConfig.from_hardware(HardwareConfig.preset("sp-dota-b"))
+    assert unshared.fan_in == 36
+    assert NoiseConfig.from_hardware(HardwareConfig(), temporal_accumulation=1).fan_in == 12
+
+
+def test_published_sigmas_are_converted_into_the_model_units() -> None:
+    """LT's multiplicative 0.03 (inputs) and 0.05 (layer outputs): docs/photonic-model.md §6.4."""
+    config = NoiseConfig()
+    assert config.sigma_in == pytest.approx(0.01732, abs=1e-5)
+    assert config.sigma_out == pytest.approx(0.01667, abs=1e-5)
+    assert "additive" in NoiseConfig.spec("sigma_in").spec.unit
+    assert "per conversion" in NoiseConfig.spec("sigma_out").spec.unit

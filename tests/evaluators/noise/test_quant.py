@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evaluators.noise import adc_quantize, dac_quantize
-from evaluators.noise.quant import quantize_codes, round_ste
+from evaluators.noise.quant import levels, quantize_codes, round_ste
 
 
 def test_adc_on_known_vectors() -> None:
@@ -46,3 +46,12 @@ def test_straight_through_gradients() -> None:
     v.grad = None
     quantize_codes(v, 7).sum().backward()
     assert torch.equal(v.grad, torch.tensor([0.0, 1, 1, 1, 0]))
+
+
+def test_unsigned_dac_uses_the_whole_range_for_non_negative_values() -> None:
+    """LT's QuantAct and LSQ: Qn = 0, Qp = 2^b − 1 when the activations never go negative."""
+    u = torch.tensor([-0.5, 0.0, 0.2, 0.5, 1.0, 1.5])
+    assert (levels(2), levels(2, signed=False), levels(4, signed=False)) == (1, 3, 15)
+    assert torch.allclose(
+        dac_quantize(u, bits=2, signed=False), torch.tensor([0.0, 0, 1, 2, 3, 3]) / 3
+    )

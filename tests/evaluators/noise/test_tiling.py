@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from evaluators.noise import NoiseConfig
+from evaluators.noise.layers import signed_input
 from tests.support.noise import IDEAL, infer, relative_error, small_net, zero_sum_linear
 
 LAYERS = {
@@ -153,3 +154,18 @@ def test_low_precision_and_high_noise_lose_accuracy() -> None:
     assert floating < 0.1
     assert eight_bit < floating + 0.1
     assert two_bit > eight_bit + 0.15
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["non-negative", "with-negatives"])
+def test_non_negative_inputs_get_the_unsigned_range(sign: float) -> None:
+    """2-bit inputs: a non-negative layer input has q = 3 levels on [0, 1] (twice the signed 1
+    per sign); one negative value anywhere in the input switches the layer to the signed range."""
+    layer = nn.Linear(12, 1, bias=False)
+    layer.weight.data.fill_(1.0)
+    x = torch.linspace(0.0, 1.0, 12).repeat(4, 1)  # block maximum 1: s_x = 1
+    x[3, 0] = -0.0 if sign > 0 else -1.0  # the last row holds the one negative value, or not
+    out = infer(layer, x, replace(IDEAL, input_bits=2))
+    q = 3 if sign > 0 else 1
+    expected = (x[:3] * q).round().sum(1, keepdim=True) / q
+    assert signed_input(x) is (sign < 0)
+    assert torch.allclose(out[:3], expected, atol=1e-3)
