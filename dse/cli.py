@@ -42,6 +42,20 @@ Options = Annotated[
     list[str] | None,
     typer.Option("--option", "-o", help="Override an evaluator option: key=value (repeatable)."),
 ]
+AllowTargets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-target",
+        help="Allow an evaluator target outside dse and evaluators (module:attribute or "
+        "module:*; repeatable; also DSE_ALLOWED_TARGETS): only for files you trust.",
+    ),
+]
+
+
+def _allow(targets: list[str] | None) -> None:
+    from dse.evaluator import allow_targets
+
+    allow_targets(targets or [])
 
 
 def _tracking_uri(uri: str | None, runs_dir: Path) -> str:
@@ -70,9 +84,15 @@ def search(
         typer.Option(help="Designs per generation; default: budget/10 within [8, 50]."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the optimizer (default 0).")] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds one design may take; then it fails and its worker restarts."),
+    ] = None,
+    allow_target: AllowTargets = None,
     tracking_uri: TrackingUri = None,
     ray_address: Annotated[
-        str | None, typer.Option(help="Join an existing Ray cluster (e.g. 127.0.0.1:6379).")
+        str | None,
+        typer.Option(help="Join an existing Ray cluster (HOST:6379; see the README's Security)."),
     ] = None,
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted search of this --name.")
@@ -85,6 +105,7 @@ def search(
     from dse.search import SearchRequest, run_search
     from dse.space import load_space
 
+    _allow(allow_target)
     if name is None:
         if space is None:
             raise DseError("give a SPACE file, or --name with --resume")
@@ -97,6 +118,7 @@ def search(
         optimizer=optimizer,
         seed=seed,
         workers=workers,
+        timeout_s=timeout,
         tracking_uri=tracking_uri,
         ray_address=ray_address,
         runs_dir=runs_dir,
@@ -118,7 +140,7 @@ def search(
         f"{len(result.front)} on the front, hypervolume {result.hypervolume:.4f}"
     )
     print_front(result.space, result.front, limit=15)
-    typer.echo(f"tracking: {result.settings.tracking_uri} (browse with `dse ui`)")
+    typer.echo(f"tracking: {result.settings.tracking_uri} (browse with `dse ui --name {name}`)")
 
 
 @app.command()
@@ -148,11 +170,13 @@ def evaluate(
         typer.Option(help="Hardware metrics only, no training (sets option hardware_only)."),
     ] = False,
     option: Options = None,
+    allow_target: AllowTargets = None,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Evaluate one design in this process and print its metrics."""
     from dse.design import evaluate_design, parse_overrides, read_design
 
+    _allow(allow_target)
     overrides = parse_overrides(option or [])
     if hardware_only:
         overrides["hardware_only"] = True
@@ -177,14 +201,17 @@ def export(
         bool, typer.Option(help="Retrain the design standalone (sets option retrain).")
     ] = False,
     option: Options = None,
+    allow_target: AllowTargets = None,
     tracking_uri: TrackingUri = None,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
-    """Write a chosen design: design.yaml plus the evaluator's own files."""
+    """Write a chosen design into a new or empty directory: design.yaml plus the evaluator's
+    own files."""
     from dse.design import export_design, parse_overrides, pick_trial
     from dse.store import load_search
     from dse.version import code_version
 
+    _allow(allow_target)
     if (trial is None) == (pick is None):
         raise DseError("give exactly one of --trial or --pick")
     overrides = parse_overrides(option or [])
@@ -208,6 +235,7 @@ def verify(
         int | None, typer.Option(help="Parallel evaluators (Ray actors); default: CPU count.")
     ] = None,
     ray_address: Annotated[str | None, typer.Option(help="Join an existing Ray cluster.")] = None,
+    allow_target: AllowTargets = None,
     tracking_uri: TrackingUri = None,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
@@ -215,11 +243,12 @@ def verify(
     from dse.store import load_search
     from dse.verify import verify_search
 
+    _allow(allow_target)
     stored = load_search(_tracking_uri(tracking_uri, runs_dir), name)
     result = verify_search(
         stored,
         top=top,
-        workers=workers or os.cpu_count() or 1,
+        workers=workers if workers is not None else os.cpu_count() or 1,
         cache_dir=runs_dir / "cache",
         ray_address=ray_address,
     )
@@ -237,17 +266,34 @@ def verify(
 
 @app.command()
 def ui(
+    name: Annotated[
+        str | None, typer.Option(help="Open on this search's designs, Pareto front first.")
+    ] = None,
     port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
     tracking_uri: TrackingUri = None,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
-    """Open the MLflow UI on the store, bound to 127.0.0.1."""
+    """Open the MLflow UI on the store, bound to 127.0.0.1 (with --name: print the search's
+    runs page; on a tracking server, only print it)."""
+    from dse.mlflow_client import require_store
+    from dse.ui import home_page, search_page
+
     uri = _tracking_uri(tracking_uri, runs_dir)
-    if uri.startswith(("http://", "https://")):
-        raise DseError(f"{uri} is already a tracking server: open it in a browser")
+    served = uri.startswith(("http://", "https://"))
+    if served and name is None:
+        raise DseError(f"{uri} is already a tracking server: open {home_page(uri)} in a browser")
+    base = uri.rstrip("/") if served else f"http://127.0.0.1:{port}"
+    if name is not None:
+        page = search_page(uri, name, base)
+    else:
+        require_store(uri)  # a store that is not there is an error, not a new empty one
+        page = home_page(base)
+    if served:
+        typer.echo(page)
+        return
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--workers", "1"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
-    typer.echo(f"MLflow UI on http://127.0.0.1:{port} (store {uri}); Ctrl-C stops it")
+    typer.echo(f"MLflow UI on {page} (store {uri}); Ctrl-C stops it")
     os.execv(sys.executable, command)
 
 

@@ -17,10 +17,10 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dse.errors import EvaluatorError, SpaceError, StoreError
+from dse.errors import DseError, EvaluatorError, SpaceError, StoreError
 from dse.evaluator import build_evaluator, clean_metrics, local_worker
 from dse.pareto import knee_index, normalize, objective_matrix, pareto_front
-from dse.space import EvaluatorSpec, read_yaml
+from dse.space import EvaluatorSpec, ParamSpec, parse_domains, read_yaml
 from dse.store import StoredSearch
 from dse.trial import Trial
 
@@ -45,13 +45,29 @@ class DesignFile(BaseModel):
 
 
 def read_design(path: Path) -> DesignFile:
+    """Read a design file; its params must lie in the ``domains`` it carries, if any."""
     data = read_yaml(path)
     try:
-        return DesignFile.model_validate(data)
+        design = DesignFile.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise SpaceError(f"{path}: {where}: {first['msg']}") from None
+    if design.domains is not None:
+        _check_params(design.params, parse_domains(design.domains, str(path)), path)
+    return design
+
+
+def _check_params(params: Mapping[str, Any], domains: Mapping[str, ParamSpec], path: Path) -> None:
+    extra = sorted(params.keys() - domains.keys())
+    if extra:
+        raise SpaceError(f"{path}: params.{extra[0]}: not a param of the design's domains")
+    for name, spec in domains.items():
+        if name not in params:
+            raise SpaceError(f"{path}: params.{name}: missing (the design's domains have it)")
+        problem = spec.outside(params[name])
+        if problem:
+            raise SpaceError(f"{path}: params.{name}={params[name]!r}: {problem}")
 
 
 def write_design(path: Path, design: DesignFile) -> None:
@@ -127,14 +143,21 @@ def export_design(
     cache_dir: Path,
     code_version: str,
 ) -> list[Path]:
-    """Write ``design.yaml`` and let the evaluator's ``export`` hook add its own files.
+    """Write ``design.yaml`` and let the evaluator's ``export`` hook add its own files, into a
+    new or empty ``out_dir`` (never over a file or earlier files).
 
     In a multi-fidelity search the design is exported with the evaluator options of the highest
     level it reached, so its files carry that level's weights and scores.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DseError(f"--out {out_dir}: a file, not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        raise DseError(f"--out {out_dir}: not empty; export into a new or empty directory")
     space = stored.space
     spec = space.evaluator.model_copy(update={"options": space.level_options(trial.fidelity)})
+    options = {**spec.options, **overrides}
+    driver = build_evaluator(spec.target, options)  # one that is not allowed writes nothing
+    out_dir.mkdir(parents=True, exist_ok=True)
     design = DesignFile(
         evaluator=spec,
         params=trial.params,
@@ -153,8 +176,6 @@ def export_design(
         },
     )
     write_design(out_dir / "design.yaml", design)
-    options = {**spec.options, **overrides}
-    driver = build_evaluator(spec.target, options)
     if getattr(driver, "export", None) is not None:
         domains = design.prepare_domains()
         evaluator = local_worker(driver, spec.target, options, cache_dir, domains)

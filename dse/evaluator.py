@@ -3,13 +3,23 @@
 The engine never imports a domain package itself: the space names the evaluator, and any
 importable callable that builds an object with ``evaluate(params) -> metrics`` will do. This is
 what lets the same engine run photonic segmentation designs and pymoo test problems.
+
+A target is code that runs, named by a file (a space, a design file, a search's ``space.yaml`` in
+a shared store) that may come from someone else, so only allowed targets are imported
+(:func:`load_target`): the evaluator classes of this project's packages (``dse``, ``evaluators``),
+targets that installed packages register under the entry-point group ``dse.evaluators``, and
+targets the user names in ``DSE_ALLOWED_TARGETS`` (or ``--allow-target``), comma-separated, each
+``module:attribute`` or ``module:*`` (every attribute of the module). Anything else fails before
+its module is imported, so a received file cannot name ``os:system``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import numbers
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -36,9 +46,50 @@ class Evaluator(Protocol):
     def evaluate(self, params: dict[str, Any]) -> Mapping[str, float]: ...
 
 
+TRUSTED_PACKAGES = ("dse", "evaluators")  # their evaluator classes are always allowed
+ENTRY_POINT_GROUP = "dse.evaluators"
+ALLOW_ENV = "DSE_ALLOWED_TARGETS"
+
+
+def allow_targets(targets: Iterable[str]) -> None:
+    """Allow ``targets`` for this process and the workers it starts (which inherit the
+    environment): what ``--allow-target`` does."""
+    allowed = [*os.environ.get(ALLOW_ENV, "").split(","), *targets]
+    os.environ[ALLOW_ENV] = ",".join(t.strip() for t in allowed if t.strip())
+
+
+@functools.cache
+def _registered_targets() -> frozenset[str]:
+    """Targets that installed packages register as entry points (read once per process)."""
+    from importlib.metadata import entry_points
+
+    return frozenset(
+        entry.value.replace(" ", "") for entry in entry_points(group=ENTRY_POINT_GROUP)
+    )
+
+
+def _trusted(module_name: str) -> bool:
+    return any(module_name == p or module_name.startswith(f"{p}.") for p in TRUSTED_PACKAGES)
+
+
+def _allowed(target: str) -> bool:
+    """Whether the user or an installed package allows ``target`` (see the module docstring)."""
+    module_name = target.partition(":")[0]
+    names = {t.strip() for t in os.environ.get(ALLOW_ENV, "").split(",")}
+    return bool({target, f"{module_name}:*"} & names) or target in _registered_targets()
+
+
 def load_target(target: str) -> Any:
-    """Import ``package.module:Attribute`` (attribute paths may be dotted)."""
+    """Import ``package.module:Attribute`` (attribute paths may be dotted) when it is allowed
+    (see the module docstring); a target of a trusted package must name an evaluator class."""
     module_name, _, attribute = target.partition(":")
+    trusted = _trusted(module_name)
+    if not trusted and not _allowed(target):
+        raise EvaluatorError(
+            f"evaluator {target!r} is not allowed: a file can name only the evaluators of "
+            f"{' and '.join(TRUSTED_PACKAGES)}, entry points {ENTRY_POINT_GROUP!r} and targets "
+            f"you allow (--allow-target {target} or {ALLOW_ENV}) when you trust the file"
+        )
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as error:
@@ -49,6 +100,8 @@ def load_target(target: str) -> Any:
         if not hasattr(obj, part):
             raise EvaluatorError(f"evaluator {target!r}: {module_name!r} has no attribute {part!r}")
         obj = getattr(obj, part)
+    if trusted and not (isinstance(obj, type) and callable(getattr(obj, "evaluate", None))):
+        raise EvaluatorError(f"evaluator {target!r} is not an evaluator class (with evaluate)")
     return obj
 
 

@@ -4,8 +4,14 @@
 budget, where the search is tracked, the normalisation bounds once fixed); ``ledger.jsonl``
 appends one line per finished design, flushed as soon as the design finishes. Together they
 are the optimizer state: a resume replays the ledger through the optimizer's ask/tell, so a
-``kill -9`` loses only the designs that were still being evaluated. A line cut short by the
-kill is ignored on reading.
+``kill -9`` loses only the designs that were still being evaluated. A last line cut short by the
+kill is ignored on reading and cut off before the next append, so any other line that does not
+read is damage: the resume stops and names it rather than evaluating its design again.
+
+``search.json`` is written before the search touches MLflow, with a random ``start_token`` that
+the search's experiment is tagged with, and gets the experiment and parent run ids once MLflow
+holds them: a search killed in between is *started* only in part, and a resume or a new start
+under its name takes over what it created (see :class:`dse.tracking.Tracker`).
 """
 
 from __future__ import annotations
@@ -42,6 +48,15 @@ class SearchSettings:
     experiment_id: str | None = None
     parent_run_id: str | None = None
     bounds: list[tuple[float, float]] | None = None
+    start_token: str = ""  # tags the experiment this search creates (see above)
+
+
+def _parse(line: str | bytes) -> Trial | None:
+    """The trial a ledger line holds, or None when the line does not read as one."""
+    try:
+        return Trial.from_json(json.loads(line))
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
+        return None
 
 
 def check_name(name: str) -> str:
@@ -72,11 +87,14 @@ class Ledger:
         return self.settings_path.exists()
 
     def read_settings(self) -> SearchSettings:
-        data = json.loads(self.settings_path.read_text())
-        for key in _RETIRED:
-            data.pop(key, None)
-        data["bounds"] = [tuple(b) for b in data["bounds"]] if data.get("bounds") else None
-        return SearchSettings(**data)
+        try:
+            data = json.loads(self.settings_path.read_text())
+            for key in _RETIRED:
+                data.pop(key, None)
+            data["bounds"] = [tuple(b) for b in data["bounds"]] if data.get("bounds") else None
+            return SearchSettings(**data)
+        except (json.JSONDecodeError, TypeError, AttributeError) as error:
+            raise SearchError(f"{self.settings_path}: damaged search settings: {error}") from None
 
     def write_settings(self, settings: SearchSettings) -> None:
         """Replace the settings atomically, so a kill never leaves half a file."""
@@ -91,26 +109,48 @@ class Ledger:
         return settings
 
     def read_trials(self) -> list[Trial]:
-        """Finished trials in the order they finished; a torn last line is skipped."""
+        """Finished trials in the order they finished; a torn last line is skipped, any other
+        line that does not read stops the search with its line number."""
         if not self.trials_path.exists():
             return []
+        text = self.trials_path.read_bytes().decode(errors="replace")
+        lines = text.splitlines()
         trials = []
-        for line in self.trials_path.read_text().splitlines():
-            try:
-                trials.append(Trial.from_json(json.loads(line)))
-            except (json.JSONDecodeError, TypeError):
-                continue
+        for number, line in enumerate(lines, start=1):
+            trial = _parse(line)
+            if trial is not None:
+                trials.append(trial)
+            elif number < len(lines) or text.endswith("\n"):  # not the line a kill cut short
+                raise SearchError(
+                    f"{self.trials_path}: line {number} is damaged; repair or delete it to "
+                    "resume (the design of a deleted line is evaluated again)"
+                )
         return trials
 
     def append(self, trial: Trial) -> None:
         """Record a finished design; flushed to the OS at once, so it survives a kill."""
         if self._file is None:
             self.directory.mkdir(parents=True, exist_ok=True)
+            self._end_last_line()
             self._file = self.trials_path.open("a")
-            if self._file.tell() > 0 and not self.trials_path.read_bytes().endswith(b"\n"):
-                self._file.write("\n")  # end the line a kill cut short; reading skips it
         self._file.write(json.dumps(trial.to_json()) + "\n")
         self._file.flush()
+
+    def _end_last_line(self) -> None:
+        """Before appending, end a last line a kill left without its newline: kept when it
+        reads (only the newline was lost), cut off when it does not (its design is evaluated
+        again), so a torn line never ends up in the middle of the ledger."""
+        if not self.trials_path.exists():
+            return
+        data = self.trials_path.read_bytes()
+        if not data or data.endswith(b"\n"):
+            return
+        start = data.rfind(b"\n") + 1
+        if _parse(data[start:]) is None:
+            os.truncate(self.trials_path, start)
+        else:
+            with self.trials_path.open("a") as handle:
+                handle.write("\n")
 
     def lock(self) -> None:
         """Hold this search for the life of the process: two drivers must never share a ledger."""

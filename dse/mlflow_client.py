@@ -2,11 +2,14 @@
 
 Everything here goes through MLflow's public client, so it works against a local SQLite store
 and an ``mlflow server`` alike. MLflow is imported only when a client is made: ``dse --help``
-and the commands that never touch a store stay fast.
+and the commands that never touch a store stay fast. A new SQLite store is created (MLflow's
+schema migrations) by one process at a time, under a lock file beside it: two searches started
+together on a fresh ``runs/`` would otherwise both migrate it and one would fail half-way.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import time
@@ -26,11 +29,27 @@ def default_tracking_uri(runs_dir: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{runs_dir.resolve()}/mlflow.db"
 
 
-def local_artifact_root(tracking_uri: str) -> Path | None:
-    """Artifacts of a local SQLite store live beside its database, never in ``./mlruns``."""
+def local_database(tracking_uri: str) -> Path | None:
+    """The database file of a local SQLite store (None for any other store)."""
     if not tracking_uri.startswith("sqlite:///"):
         return None
-    return Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"
+    return Path(tracking_uri.removeprefix("sqlite:///"))
+
+
+def require_store(tracking_uri: str) -> None:
+    """Raise unless a local store exists: commands that only read never create one."""
+    database = local_database(tracking_uri)
+    if database is not None and not database.exists():
+        raise StoreError(
+            f"no tracking store at {database}: run `dse search` first, or pass the store's "
+            "--tracking-uri or --runs-dir"
+        )
+
+
+def local_artifact_root(tracking_uri: str) -> Path | None:
+    """Artifacts of a local SQLite store live beside its database, never in ``./mlruns``."""
+    database = local_database(tracking_uri)
+    return None if database is None else database.parent / "artifacts"
 
 
 def _speed_up_sqlite() -> None:
@@ -49,18 +68,32 @@ def _speed_up_sqlite() -> None:
         event.listen(Engine, "connect", on_connect)
 
 
-def client_for(tracking_uri: str) -> Any:
-    """An ``MlflowClient`` for the store (imported lazily: mlflow takes over a second)."""
+def client_for(tracking_uri: str, *, create: bool = True) -> Any:
+    """An ``MlflowClient`` for the store (imported lazily: mlflow takes over a second); with
+    ``create=False`` (commands that only read) a local store must exist already."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if not create:
+        require_store(tracking_uri)
+    database = local_database(tracking_uri)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
     if tracking_uri.startswith("sqlite:"):
-        Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         _speed_up_sqlite()
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     for logger in ("mlflow", "alembic"):  # store creation and migration chatter
         logging.getLogger(logger).setLevel(logging.WARNING)
-    return MlflowClient(tracking_uri=tracking_uri)
+    try:
+        if database is None:
+            return MlflowClient(tracking_uri=tracking_uri)
+        with database.with_name(f"{database.name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one process creates or migrates the store
+            return MlflowClient(tracking_uri=tracking_uri)
+    except MlflowException as error:
+        problem = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise StoreError(f"tracking URI {tracking_uri!r}: {problem}") from None
 
 
 def find_parent_run(client: Any, name: str) -> Any:

@@ -1,8 +1,13 @@
 """A live progress line for searches: generation, designs done and failed, front, hypervolume;
-in a multi-fidelity search also, per level, the results so far and those in flight."""
+in a multi-fidelity search also, per level, the results so far and those in flight.
+
+On a terminal the line redraws itself; anywhere else (a log file, a CI job, a pipe) redrawing
+leaves nothing readable, so the search writes one plain line per finished generation instead.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
@@ -30,6 +35,10 @@ class SearchProgress:
         enabled: bool = True,
     ) -> None:
         self._levels = {level: (0, 0, 0) for level in levels}
+        self._name, self._budget = name, budget
+        self._console = Console(stderr=True)
+        self._log = enabled and not self._console.is_terminal
+        self._started = time.monotonic()
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -41,8 +50,8 @@ class SearchProgress:
             TextColumn("{task.fields[levels]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=not enabled,
+            console=self._console,
+            disable=not enabled or self._log,
             transient=False,
         )
         self._task = self._progress.add_task(
@@ -66,6 +75,22 @@ class SearchProgress:
         if isinstance(fields.get("hv"), float):
             fields["hv"] = f"{fields['hv']:.4f}"
         self._progress.update(self._task, **fields)
+
+    def generation_done(
+        self, generation: int, *, completed: int, failed: int, front: int, hv: float
+    ) -> None:
+        """A generation is recorded: update the line, or log one (off a terminal)."""
+        self.update(completed=completed, failed=failed, front=front, hv=hv)
+        if self._log:
+            levels = self._describe()
+            self._console.print(
+                f"{self._name}: generation {generation} done, {completed}/{self._budget} designs "
+                f"({failed} failed), front {front}, HV {hv:.4f}, "
+                f"{time.monotonic() - self._started:.1f} s" + (f", {levels}" if levels else ""),
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
     def level(self, level: str | None, scored: int, reused: int, running: int) -> None:
         """A fidelity level (``None`` in a single-fidelity search) has ``scored`` results so

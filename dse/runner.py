@@ -5,13 +5,21 @@ evaluates design after design; in a multi-fidelity search it holds one evaluator
 built with that level's options and set up once. Results come back as they finish
 (``ray.wait``), not in submission order. An evaluation that raises is a failed design with its
 error, and the search goes on; an actor that dies (a segfault, an out-of-memory kill) is
-replaced and its design retried once. Ray runs on a local cluster by default, or joins an
-existing one by address.
+replaced and its design retried once; an evaluation that outlives the per-design timeout is a
+failed design too, and its actor (which may never return) is killed and replaced.
+
+Ray runs on a local cluster by default, or joins an existing one by address. The local cluster
+is this machine's alone: its GCS, raylet and workers listen on 127.0.0.1 only (Ray's switch for
+single-machine Ray, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, which makes the node's address the
+loopback one), and Ray's token authentication stays as Ray sets it (on for a new local cluster,
+unless the user sets ``RAY_AUTH_MODE``). A cluster joined by address is the user's: it listens
+where it was started to listen.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
@@ -21,10 +29,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dse.errors import EvaluatorError
-from dse.evaluator import clean_metrics, describe_error, setup_evaluator
+from dse.errors import EvaluatorError, SearchError
+from dse.evaluator import ALLOW_ENV, clean_metrics, describe_error, setup_evaluator
 
 MAX_ATTEMPTS = 2  # a design whose worker dies is retried once
+LOOPBACK_ONLY = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # read when ray is first imported
 
 
 Level = str | None  # a fidelity level's name; None in a single-fidelity search
@@ -106,11 +115,17 @@ class RayRunner:
         workers: int,
         ray_address: str | None = None,
         verbose: bool = False,
+        timeout_s: float | None = None,
     ) -> None:
+        if workers < 1:
+            raise SearchError(f"--workers must be at least 1, got {workers}")
+        if timeout_s is not None and not timeout_s > 0:
+            raise SearchError(f"--timeout must be a positive number of seconds, got {timeout_s}")
         self.target = target
         self.workers = workers
         self.ray_address = ray_address
         self.verbose = verbose
+        self.timeout_s = timeout_s
         self.options: dict[Level, dict[str, Any]] = {}
         self._actors: list[Any] = []
         self._remote: Any = None
@@ -119,17 +134,19 @@ class RayRunner:
     def connect(self) -> None:
         """Start or join the cluster (seconds for a local one: callers overlap other set-up)."""
         os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        local = self.ray_address is None
+        if local:
+            os.environ.update(LOOPBACK_ONLY)
         import ray
 
         cpus = os.cpu_count() or 1
-        local = self.ray_address is None
         self._threads = max(1, cpus // self.workers) if local else 1
         env = {
-            # Workers must import the evaluator the way the driver does.
+            # Workers must import the evaluator the way the driver does, and allow it.
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)),
             "OMP_NUM_THREADS": str(self._threads),
             "MKL_NUM_THREADS": str(self._threads),
+            ALLOW_ENV: os.environ.get(ALLOW_ENV, ""),
         }
         if local:
             os.environ.update(env)  # a local cluster inherits the driver's environment
@@ -168,20 +185,30 @@ class RayRunner:
 
         queue = deque(jobs)
         attempts: dict[tuple[int, Level], int] = {}
-        running: dict[Any, tuple[int, Job]] = {}  # ref -> (actor index, job)
+        running: dict[Any, tuple[int, Job, float]] = {}  # ref -> (actor index, job, deadline)
         idle = list(range(len(self._actors)))
 
         def submit(index: int, job: Job) -> None:
             key = (job.number, job.level)
             attempts[key] = attempts.get(key, 0) + 1
             ref = self._actors[index].evaluate.remote(job.number, job.params, job.level)
-            running[ref] = (index, job)
+            running[ref] = (index, job, time.monotonic() + (self.timeout_s or math.inf))
 
         while queue or running:
             while queue and idle:
                 submit(idle.pop(), queue.popleft())
-            done, _ = ray.wait(list(running), num_returns=1)
-            index, job = running.pop(done[0])
+            first = min(deadline for _, _, deadline in running.values())
+            wait = None if first == math.inf else max(0.0, first - time.monotonic())
+            done, _ = ray.wait(list(running), num_returns=1, timeout=wait)
+            if not done:  # the oldest evaluation ran out of time: its actor may never answer
+                ref = min(running, key=lambda r: running[r][2])
+                index, job, _ = running.pop(ref)
+                self._replace(index)
+                idle.append(index)
+                error = f"timed out after {self.timeout_s:g} s"
+                yield Outcome(job.number, {}, error, duration_s=self.timeout_s or 0.0)
+                continue
+            index, job, _ = running.pop(done[0])
             outcome: Outcome | None
             try:
                 outcome = ray.get(done[0])

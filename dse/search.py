@@ -7,6 +7,10 @@ checking that the replayed designs are the recorded ones, evaluates only what th
 (results interrupted by the kill, then new generations), and logs to MLflow what it had not
 received. How a generation is scored is :mod:`dse.generation`; what the optimizer is told of it
 is :func:`dse.promotion.told`.
+
+A search that cannot do what was asked stops with one line after its first generation rather
+than at its budget: when every design of it failed, or when an objective or constraint metric is
+missing from every result the evaluator returned.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import json
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +49,7 @@ from dse.runner import RayRunner
 from dse.space import SearchSpace, dump_space, load_space, parse_space
 from dse.tracking import Tracker
 from dse.trial import Trial
+from dse.ui import experiment_tags
 from dse.version import code_version
 
 DEFAULT_OPTIMIZER = "nsga2"
@@ -65,6 +71,7 @@ class SearchRequest:
     optimizer: str | None = None
     seed: int | None = None
     workers: int | None = None
+    timeout_s: float | None = None
     tracking_uri: str | None = None
     ray_address: str | None = None
     runs_dir: Path = Path("runs")
@@ -88,15 +95,26 @@ class SearchResult:
         return self.history[-1][1] if self.history else 0.0
 
 
-def _new_settings(request: SearchRequest, space: SearchSpace) -> SearchSettings:
+def _given(*values: Any) -> Any:
+    """The first value that is not None (a flag over the space's default): 0 counts as given."""
+    return next((v for v in values if v is not None), None)
+
+
+def _check_budget(budget: int) -> None:
+    if budget < 1:
+        raise SearchError(f"--budget must be at least 1 design, got {budget}")
+
+
+def _new_settings(request: SearchRequest, space: SearchSpace, token: str) -> SearchSettings:
     defaults = space.search
-    budget = request.budget or defaults.budget
+    budget = _given(request.budget, defaults.budget)
     if budget is None:
         raise SearchError("no budget: pass --budget N or set search.budget in the space")
+    _check_budget(budget)
     optimizer = request.optimizer or defaults.optimizer or DEFAULT_OPTIMIZER
     if optimizer not in OPTIMIZERS:
         raise SearchError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    population = request.population or defaults.population or default_population(budget)
+    population = _given(request.population, defaults.population, default_population(budget))
     if population < 2:
         raise SearchError(f"--population must be at least 2, got {population}")
     return SearchSettings(
@@ -104,12 +122,13 @@ def _new_settings(request: SearchRequest, space: SearchSpace) -> SearchSettings:
         space=space.model_dump(mode="json"),
         space_path=str(request.space_path),
         optimizer=optimizer,
-        seed=request.seed if request.seed is not None else (defaults.seed or 0),
+        seed=_given(request.seed, defaults.seed, 0),
         population=population,
         budget=budget,
         tracking_uri=request.tracking_uri or default_tracking_uri(request.runs_dir),
         code_version=code_version(),
         created_at=time.time(),
+        start_token=token,
     )
 
 
@@ -122,7 +141,10 @@ def _resumed_settings(request: SearchRequest, ledger: Ledger) -> tuple[SearchSet
             "resume without changing it, or start a new search"
         )
     if request.budget is not None and request.budget != settings.budget:
+        _check_budget(request.budget)
         settings = ledger.update_settings(budget=request.budget)
+    if not settings.start_token:  # recorded before start tokens existed
+        settings = replace(settings, start_token=uuid.uuid4().hex)
     return settings, space
 
 
@@ -142,12 +164,16 @@ class Search:
             if request.space_path is None:
                 raise SearchError("a new search needs a space file")
             self.space = load_space(request.space_path)
-            if self.ledger.exists():
+            # A search killed before MLflow held its parent run was started only in part: a new
+            # start takes its name over, with its token (see dse.ledger).
+            interrupted = self.ledger.read_settings() if self.ledger.exists() else None
+            if interrupted is not None and interrupted.parent_run_id:
                 raise SearchError(
                     f"search {request.name!r} already exists under {request.runs_dir}/searches; "
                     "continue it with --resume or choose another --name"
                 )
-            self.settings = _new_settings(request, self.space)
+            token = interrupted.start_token if interrupted else ""
+            self.settings = _new_settings(request, self.space, token or uuid.uuid4().hex)
         _check_levels(self.space)  # an unknown evaluator or a bad level fails before any work
         self.tracker = Tracker(
             self.settings.tracking_uri, request.name, self.ledger.directory / "tracking.lock"
@@ -163,8 +189,10 @@ class Search:
     # -- set-up ---------------------------------------------------------------------------
 
     def _start_tracking(self) -> None:
-        """Create or reopen the MLflow parent run; note what MLflow already holds of it."""
-        if self.request.resume and self.settings.parent_run_id:
+        """Create or reopen the MLflow parent run; note what MLflow already holds of it. A new
+        search records its settings (with its start token) before it touches MLflow, and the
+        run ids once MLflow holds them."""
+        if self.settings.parent_run_id:
             held = self.tracker.reopen(
                 self.settings.experiment_id or "", self.settings.parent_run_id
             )
@@ -182,19 +210,22 @@ class Search:
         }
         tags = {"mlflow.note.content": self.space.description or f"dse search of {self.space.name}"}
         self.ledger.write_settings(self.settings)
-        experiment_id, parent_run_id = self.tracker.start(params, tags)
+        experiment_id, parent_run_id = self.tracker.start(
+            params, tags, experiment_tags(self.space), self.settings.start_token
+        )
         self.tracker.log_artifact_text(dump_space(self.space), "space.yaml")
         self.settings = self.ledger.update_settings(
             experiment_id=experiment_id, parent_run_id=parent_run_id
         )
 
     def _runner(self) -> RayRunner:
-        workers = self.request.workers or self.space.search.workers or _cpu_count()
+        defaults = self.space.search
         return RayRunner(
             self.space.evaluator.target,
-            workers=workers,
+            workers=_given(self.request.workers, defaults.workers, _cpu_count()),
             ray_address=self.request.ray_address,
             verbose=self.request.verbose,
+            timeout_s=_given(self.request.timeout_s, defaults.timeout_s),
         )
 
     def _worker_options(self) -> dict[Level, dict[str, Any]]:
@@ -222,13 +253,13 @@ class Search:
         try:
             if len(self.trials) < self.settings.budget:  # a finished search replays without Ray
                 runner.connect()  # Ray starts while the tracker connects to MLflow
-                if not self.request.resume:
-                    self.tracker.check_name_free()  # before prepare, which may train for minutes
+                if not self.settings.parent_run_id:  # before prepare, which may train for minutes
+                    self.tracker.check_name_free(self.settings.start_token)
                 self._start(runner)
             self._start_tracking()
             self._loop(runner)
-        except BaseException:
-            self._stop_tracking()
+        except BaseException as error:
+            self._stop_tracking("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
             raise
         finally:
             runner.shutdown()
@@ -262,7 +293,32 @@ class Search:
                 scorer.score(generation, numbers, designs)
                 optimizer.tell(told(numbers, self.results, self.space))
                 self._after_generation(generation, numbers, progress)
+                if generation == 0:
+                    self._check_first_generation(numbers)
                 first += len(designs)
+
+    def _check_first_generation(self, numbers: Sequence[int]) -> None:
+        """Stop a search that cannot do what was asked (see the module docstring), at every
+        level: naming the metric the evaluator never returned, or the first design's error."""
+        for level in self.space.levels:
+            results = self.results.at(level, numbers)
+            if not results or any(t.ok for t in results):
+                continue
+            where = f"fidelities ({level}): " if level else ""
+            returned = sorted({name for t in results for name in t.metrics})
+            for name in self.space.required_metrics() if returned else []:
+                if all(name not in t.metrics for t in results):
+                    kind = "objective" if name in self.space.objective_names else "constraint"
+                    raise SearchError(
+                        f"{where}{kind} {name!r} is in no result of the first generation "
+                        f"(the evaluator returns {', '.join(returned)}); fix the space's "
+                        "objectives or the evaluator and start a new search"
+                    )
+            raise SearchError(
+                f"{where}all {len(results)} designs of the first generation failed, "
+                f"trial {results[0].number} with {results[0].error}; fix the evaluator and "
+                "start a new search"
+            )
 
     def _check_replay(self, numbers: Sequence[int], designs: Sequence[dict[str, Any]]) -> None:
         """A resumed search's optimizer must ask for the designs the ledger recorded."""
@@ -305,7 +361,8 @@ class Search:
             if self.space.fidelities:
                 metrics.update(self._level_metrics(numbers))
             self.tracker.log_generation(generation, metrics)
-        progress.update(
+        progress.generation_done(
+            generation,
             completed=len(self.trials),
             failed=sum(not t.ok for t in trials),
             front=len(front),
@@ -348,11 +405,11 @@ class Search:
         self.tracker.close()
         return SearchResult(self.settings, self.space, trials, front, self.history)
 
-    def _stop_tracking(self) -> None:
+    def _stop_tracking(self, status: str) -> None:
         if not self.tracker.parent_run_id:
             return
         try:
-            self.tracker.abort("KILLED")
+            self.tracker.abort(status)
         finally:
             self.tracker.close()
 

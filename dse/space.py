@@ -53,6 +53,16 @@ class IntParam(_Strict):
     def parse(self, text: str) -> int:
         return int(float(text))
 
+    def outside(self, value: Any) -> str | None:
+        """Why ``value`` is not in the domain, or None when it is."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"expected an integer in [{self.low}, {self.high}]"
+        if not self.low <= value <= self.high:
+            return f"outside [{self.low}, {self.high}]"
+        if (value - self.low) % self.step:
+            return f"not on the grid {self.low}, {self.low + self.step}, ... (step {self.step})"
+        return None
+
 
 class FloatParam(_Strict):
     """A real in ``[low, high]``, optionally on a grid of ``step`` or log-uniform."""
@@ -77,6 +87,18 @@ class FloatParam(_Strict):
     def parse(self, text: str) -> float:
         return float(text)
 
+    def outside(self, value: Any) -> str | None:
+        """Why ``value`` is not in the domain, or None when it is."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"expected a number in [{self.low}, {self.high}]"
+        if not self.low <= value <= self.high:
+            return f"outside [{self.low}, {self.high}]"
+        if self.step is not None:
+            n = (value - self.low) / self.step
+            if abs(n - round(n)) > 1e-9 * max(1.0, n):
+                return f"not on the grid {self.low}, {self.low + self.step}, ... (step {self.step})"
+        return None
+
 
 class CategoricalParam(_Strict):
     """One of a list of choices (strings, numbers or booleans)."""
@@ -96,6 +118,12 @@ class CategoricalParam(_Strict):
             if str(choice) == text:
                 return choice
         raise ValueError(f"{text!r} is not one of {self.choices}")
+
+    def outside(self, value: Any) -> str | None:
+        """Why ``value`` is not in the domain, or None when it is."""
+        if any(type(value) is type(c) and value == c for c in self.choices):
+            return None
+        return f"not one of {self.choices}"
 
 
 ParamSpec = Annotated[IntParam | FloatParam | CategoricalParam, Field(discriminator="type")]
@@ -174,13 +202,18 @@ class EvaluatorSpec(_Strict):
 
 
 class SearchDefaults(_Strict):
-    """Defaults for ``dse search`` that a space may carry; command-line flags override them."""
+    """Defaults for ``dse search`` that a space may carry; command-line flags override them.
+
+    ``timeout_s`` bounds one evaluation: a design still running after it fails with that reason
+    and its worker is replaced, so one hung evaluation cannot stall the search.
+    """
 
     budget: int | None = Field(None, gt=0)
     population: int | None = Field(None, ge=2)
     optimizer: str | None = None
     seed: int | None = None
     workers: int | None = Field(None, gt=0)
+    timeout_s: float | None = Field(None, gt=0)
 
 
 class FidelityLevel(_Strict):
@@ -324,6 +357,18 @@ def _level_name(data: Mapping[str, Any], loc: tuple[Any, ...]) -> str | None:
     levels = data.get("fidelities")
     level = levels[loc[1]] if isinstance(levels, list) and loc[1] < len(levels) else None
     return str(level["name"]) if isinstance(level, Mapping) and "name" in level else None
+
+
+class _Domains(_Strict):
+    domains: dict[str, ParamSpec]
+
+
+def parse_domains(data: Any, source: str) -> dict[str, ParamSpec]:
+    """Validate a ``params`` section on its own: the ``domains`` a design file carries."""
+    try:
+        return _Domains.model_validate({"domains": data}).domains
+    except ValidationError as error:
+        raise SpaceError(_format_error(source, error, {})) from None
 
 
 def parse_space(data: Any, source: str = "<space>") -> SearchSpace:

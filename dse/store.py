@@ -57,17 +57,22 @@ def _trial_from_run(run: Any, space: SearchSpace) -> Trial:
     )
 
 
-def load_search(tracking_uri: str, name: str | None = None) -> StoredSearch:
-    """The search ``name`` (default: the most recent one) with its space and designs."""
-    client = client_for(tracking_uri)
-    name = name or latest_search_name(client)
-    parent = find_parent_run(client, name)
+def stored_space(client: Any, name: str, parent: Any) -> SearchSpace:
+    """The space the search ``name`` ran with: its parent run's ``space.yaml``."""
     with tempfile.TemporaryDirectory() as directory:
         try:
             path = client.download_artifacts(parent.info.run_id, "space.yaml", directory)
         except Exception as error:
             raise StoreError(f"search {name!r} has no space.yaml artifact: {error}") from None
-        space = parse_space(yaml.safe_load(Path(path).read_text()), f"{name}:space.yaml")
+        return parse_space(yaml.safe_load(Path(path).read_text()), f"{name}:space.yaml")
+
+
+def load_search(tracking_uri: str, name: str | None = None) -> StoredSearch:
+    """The search ``name`` (default: the most recent one) with its space and designs."""
+    client = client_for(tracking_uri, create=False)
+    name = name or latest_search_name(client)
+    parent = find_parent_run(client, name)
+    space = stored_space(client, name, parent)
     runs = list(iter_child_runs(client, parent.info.experiment_id, parent.info.run_id))
     runs = [run for run in runs if "dse.trial" in run.data.tags]
     trials = sorted((_trial_from_run(run, space) for run in runs), key=lambda t: t.number)

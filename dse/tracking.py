@@ -5,6 +5,11 @@ the search settings as params, ``hypervolume`` and ``front_size`` as per-generat
 steps and the front artifacts at the end; one child run per evaluated design, with its params,
 metrics and the tags ``dse.trial``, ``dse.generation``, ``dse.status`` and ``dse.pareto``.
 
+A search's start is recoverable: the experiment is tagged with the start token that the
+search's ``search.json`` recorded first (:mod:`dse.ledger`), so a search killed before MLflow
+held its parent run takes its experiment over when it starts again, while a name another search
+holds stays refused.
+
 The tracker writes the parent run itself and hands child runs, metrics and tags to the writer
 process (:mod:`dse.tracking_writer`), in the order designs finish. The ledger stays the source
 of truth: a design is logged only after it is in the ledger, and a resume logs whatever the
@@ -38,6 +43,8 @@ from dse.tracking_writer import (
 )
 from dse.trial import Trial
 
+START_TAG = "dse.start"  # the experiment's tag naming the start that created it
+
 
 @dataclass(frozen=True)
 class Held:
@@ -68,26 +75,58 @@ class Tracker:
         """The ``MlflowClient`` (raises what connecting raised, e.g. a bad tracking URI)."""
         return self._client.result()
 
-    def check_name_free(self) -> None:
+    def _own_experiment(self, token: str) -> Any | None:
+        """The search's experiment when an interrupted start of this same search (``token``)
+        created it, None when the name is free; raise when another search holds the name."""
         experiment = self.client.get_experiment_by_name(self.name)
-        if experiment is not None:
-            deleted = experiment.lifecycle_stage == "deleted"
-            state = " (deleted; restore or purge it)" if deleted else ""
-            raise SearchError(
-                f"search {self.name!r} already exists in {self.tracking_uri}{state}; "
-                "continue it with --resume or choose another --name"
-            )
-
-    def start(self, params: Mapping[str, Any], tags: Mapping[str, str]) -> tuple[str, str]:
-        """Create the experiment and the parent run; return their ids."""
-        self.check_name_free()
-        root = local_artifact_root(self.tracking_uri)
-        location = (root / self.name).resolve().as_uri() if root else None
-        self.experiment_id = self.client.create_experiment(
-            self.name,
-            artifact_location=location,
-            tags={"mlflow.experimentKind": "custom_model_development"},  # UI: the runs view
+        if experiment is None or experiment.tags.get(START_TAG) == token:
+            return experiment
+        deleted = experiment.lifecycle_stage == "deleted"
+        state = " (deleted; restore or purge it)" if deleted else ""
+        raise SearchError(
+            f"search {self.name!r} already exists in {self.tracking_uri}{state}; "
+            "continue it with --resume or choose another --name"
         )
+
+    def check_name_free(self, token: str) -> None:
+        """Raise unless the name is free in the store or taken by this search's own start."""
+        self._own_experiment(token)
+
+    def start(
+        self,
+        params: Mapping[str, Any],
+        tags: Mapping[str, str],
+        experiment_tags: Mapping[str, str],
+        token: str,
+    ) -> tuple[str, str]:
+        """Create the experiment (tagged with the start ``token``) and the parent run; return
+        their ids. An experiment that an interrupted start with the same token created is taken
+        over, with a new parent run: the interrupted one may lack params, and has no designs."""
+        from mlflow.exceptions import MlflowException
+
+        experiment = self._own_experiment(token)
+        if experiment is None:
+            root = local_artifact_root(self.tracking_uri)
+            location = (root / self.name).resolve().as_uri() if root else None
+            try:
+                self.experiment_id = self.client.create_experiment(
+                    self.name,
+                    artifact_location=location,
+                    tags={**experiment_tags, START_TAG: token},
+                )
+            except MlflowException as error:
+                if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                raise SearchError(  # another search took the name a moment ago
+                    f"search {self.name!r} was just started elsewhere in {self.tracking_uri}; "
+                    "choose another --name"
+                ) from None
+        else:
+            self.experiment_id = experiment.experiment_id
+            for run in self.client.search_runs(
+                [self.experiment_id], filter_string=f"tags.`dse.role` = '{PARENT_ROLE}'"
+            ):
+                self.client.delete_run(run.info.run_id)
         run = self.client.create_run(
             self.experiment_id,
             run_name=self.name,

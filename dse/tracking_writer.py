@@ -253,7 +253,9 @@ class TrackingProcess:
     """The driver's handle on the writer process (``python -m dse.tracking_writer``).
 
     A plain subprocess rather than ``multiprocessing``: spawning would re-import the caller's
-    ``__main__``, which scripts using the API do not always guard.
+    ``__main__``, which scripts using the API do not always guard. It runs in a session of its
+    own, so a Ctrl-C meant for the search does not kill it before it has written what the search
+    sent (it stops when the driver says so or goes away).
     """
 
     def __init__(self, start: Start) -> None:
@@ -261,20 +263,24 @@ class TrackingProcess:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "dse.tracking_writer", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
+            start_new_session=True,
         )
         theirs.close()
         self._connection = Connection(ours.detach())
         self._connection.send(start)
 
     def send(self, message: Write) -> None:
-        self._connection.send(message)
+        try:
+            self._connection.send(message)
+        except OSError:
+            raise SearchError("the tracking writer process died") from None
 
     def flush(self) -> None:
         """Wait until everything sent is written; raise if anything failed."""
-        self._connection.send(Flush())
         try:
+            self._connection.send(Flush())
             error = self._connection.recv()
-        except EOFError:
+        except (EOFError, OSError):
             raise SearchError("the tracking writer process died") from None
         if error is not None:
             raise SearchError(f"tracking failed: {error}")

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.support.cli import TEST_TARGETS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def allowed_test_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that build the test evaluators in-process allow them, as ``dse_env`` does."""
+    monkeypatch.setenv("DSE_ALLOWED_TARGETS", TEST_TARGETS)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""What a user sees: the quickstart end to end, export, the MLflow UI (REST and a browser).
+"""What a user sees: the quickstart end to end, export, the MLflow UI (REST, and a browser on the
+page ``dse ui --name`` prints).
 
 One quickstart search (the real ``search_spaces/quickstart.yaml``, a smaller budget: the
 arguments recorded with ``tests/data/quickstart_ledger.json``) is shared by every test of this
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 import torch
 
+from dse.space import load_space
 from tests.support.cli import REPO, free_port, read_ledger, rest, run_dse, serving
 from tests.support.reference import assert_same_metrics, load
 
@@ -74,11 +76,12 @@ def test_quickstart_prints_the_front_and_exports_a_runnable_knee(
 
 @pytest.fixture(scope="module")
 def ui(quickstart: tuple[Path, str]) -> Iterator[str]:
-    """``dse ui`` serving the quickstart's store; stopped afterwards."""
+    """``dse ui --name qs`` serving the quickstart's store (what it printed in ``ui.log``);
+    stopped afterwards."""
     root, _ = quickstart
     port = free_port()
-    command = [sys.executable, "-m", "dse", "ui", "--port", str(port)]
-    with serving(command, f"http://127.0.0.1:{port}", cwd=root) as url:
+    command = [sys.executable, "-m", "dse", "ui", "--name", "qs", "--port", str(port)]
+    with serving(command, f"http://127.0.0.1:{port}", cwd=root, output=root / "ui.log") as url:
         yield url
 
 
@@ -115,14 +118,13 @@ def test_the_ui_serves_the_pareto_runs_and_artifacts(ui: str, quickstart: tuple[
     assert metrics["front_size"] == len(front)
 
 
-PARENT_TOGGLE = "button[data-component-id*='runnamecellrenderer']"
-
-
 def _tag(run: dict[str, Any], key: str) -> str:
     return next(t["value"] for t in run["data"]["tags"] if t["key"] == key)
 
 
-def test_a_browser_shows_the_experiments_runs(ui: str, quickstart: tuple[Path, str]) -> None:
+def test_a_browser_opens_the_page_dse_ui_prints_on_the_pareto_front(
+    ui: str, quickstart: tuple[Path, str]
+) -> None:
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if browser is None or driver is None:
         pytest.skip("Chromium and ChromeDriver are not installed (.ci/run installs Debian's)")
@@ -131,7 +133,11 @@ def test_a_browser_shows_the_experiments_runs(ui: str, quickstart: tuple[Path, s
     from selenium.webdriver.support.ui import WebDriverWait
 
     root, _ = quickstart
-    experiment = rest(ui, "experiments/get-by-name?experiment_name=qs")["experiment"]
+    printed = (root / "ui.log").read_text().split()
+    page = next(word for word in printed if word.startswith(f"{ui}/#/experiments/"))
+    front = json.loads(run_dse(root, "front", "--name", "qs", "--format", "json").stdout)
+    pareto = {f"trial-{row['trial']:05d}" for row in front}
+    objectives = load_space(QUICKSTART).objective_names
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for flag in (
@@ -148,15 +154,16 @@ def test_a_browser_shows_the_experiments_runs(ui: str, quickstart: tuple[Path, s
         options.add_argument(flag)
     chrome = webdriver.Chrome(service=Service(driver), options=options)
     try:
-        chrome.get(f"{ui}/#/experiments/{experiment['experiment_id']}/runs")
+        chrome.get(page)
         wait = WebDriverWait(chrome, 120)
-        expand = wait.until(lambda d: d.find_elements("css selector", PARENT_TOGGLE))
-        expand[0].click()  # child runs (one per design) sit under the search's parent run
-        wait.until(lambda d: "trial-00000" in d.find_element("tag name", "body").text)
+        wait.until(lambda d: "trial-" in d.find_element("tag name", "body").text)
         body = chrome.find_element("tag name", "body").text
         shot = root / "mlflow-ui.png"
         chrome.save_screenshot(str(shot))
     finally:
         chrome.quit()
-    assert "qs" in body and sum(f"trial-{n:05d}" in body for n in range(8)) >= 4
+    assert "Model training" in body and "Traces overview" not in body
+    assert all(name in body for name in objectives), body[:2000]
+    listed = [word for word in body.split() if word.startswith("trial-")]
+    assert listed[: len(pareto)] and set(listed[: len(pareto)]) == pareto  # the front first
     assert shot.stat().st_size > 10_000

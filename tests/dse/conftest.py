@@ -40,3 +40,14 @@ def write_space(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def slow_space(write_space: Callable[..., Path]) -> Path:
+    """A ZDT1 space whose evaluator takes 0.2 s a design: long enough to stop a search midway."""
+    return write_space(
+        "zdt1",
+        target="tests.support.problems:SlowProblem",
+        options={"problem": "zdt1", "n_var": 3, "delay_s": 0.2},
+        n_var=3,
+    )

@@ -69,7 +69,7 @@ def tiny_store(tmp_path: Path) -> Path:
     """A search of two designs written to ``tmp_path/runs`` by the tracker, as a search does."""
     space = recording_space(tmp_path / "calls.log")
     tracker = Tracker(f"sqlite:///{tmp_path}/runs/mlflow.db", "tiny", tmp_path / "tracking.lock")
-    tracker.start({"space": "tiny.yaml"}, {})
+    tracker.start({"space": "tiny.yaml"}, {}, {}, "token")
     tracker.log_artifact_text(dump_space(space), "space.yaml")
     for trial in TRIALS:
         tracker.log_trial(trial)

@@ -31,6 +31,29 @@ def test_a_torn_last_line_is_skipped_and_appending_goes_on(tmp_path: Path) -> No
     assert [t.number for t in Ledger(tmp_path).read_trials()] == [0, 1, 3]
 
 
+def test_a_last_line_that_lost_only_its_newline_is_kept(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path)
+    ledger.append(trial(0))
+    ledger.close()
+    ledger.trials_path.write_text(ledger.trials_path.read_text().rstrip("\n"))
+    again = Ledger(tmp_path)
+    again.append(trial(1))
+    again.close()
+    assert [t.number for t in Ledger(tmp_path).read_trials()] == [0, 1]
+
+
+def test_a_damaged_line_before_the_last_stops_reading_with_its_number(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path)
+    for number in range(3):
+        ledger.append(trial(number))
+    ledger.close()
+    lines = ledger.trials_path.read_text().splitlines()
+    lines[1] = lines[1][:20]
+    ledger.trials_path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SearchError, match=r"ledger.jsonl: line 2 is damaged"):
+        ledger.read_trials()
+
+
 def make_settings() -> SearchSettings:
     return SearchSettings(
         name="s",

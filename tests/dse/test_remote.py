@@ -1,4 +1,5 @@
-"""Beyond one machine, on loopback: a Ray cluster started apart, and an MLflow tracking server."""
+"""Beyond one machine, on loopback: a Ray cluster started apart, and an MLflow tracking server
+(where ``dse ui --name`` prints the search's page)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,13 @@ def test_search_tracked_on_an_mlflow_server(
     assert len(children) == 20
     front = dse("front", "--name", "served", "--format", "json", "--tracking-uri", mlflow_server)
     assert json.loads(front.stdout)
+    # On a server, `dse ui --name` prints the search's runs page there.
+    page = dse("ui", "--name", "served", "--tracking-uri", mlflow_server).stdout.strip()
+    assert page == (
+        f"{mlflow_server}/#/experiments/{experiment_id}/runs"
+        "?viewStateShareKey=dse-pareto&workflowType=machine_learning"
+    )
+    tags = {t["key"]: t["value"] for t in experiment["experiment"]["tags"]}
+    view = json.loads(json.loads(tags["mlflow.sharedViewState.dse-pareto"])["state"])
+    assert view["selectedColumns"][:2] == ["metrics.`f1`", "metrics.`f2`"]
+    assert tags["mlflow.experimentKind"] == "custom_model_development"

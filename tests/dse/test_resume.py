@@ -1,10 +1,12 @@
-"""Killing a running search with SIGKILL and resuming it loses and repeats nothing."""
+"""Killing a running search (SIGKILL, Ctrl-C, even while it starts) and resuming it or starting
+it again loses and repeats nothing."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,24 +14,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mlflow import MlflowClient
 
-from tests.support.cli import dse_env, read_ledger
+from dse.errors import SearchError
+from dse.mlflow_client import client_for
+from dse.tracking import Tracker
+from tests.support.cli import (
+    dse_env,
+    read_ledger,
+    search_args,
+    start_dse,
+    wait_for_designs,
+)
 
 BUDGET = 60
 COMMON = ["--budget", str(BUDGET), "--population", "10", "--workers", "2", "--seed", "5"]
 
 
 def kill_when(tmp_path: Path, process: subprocess.Popen[str], name: str, designs: int) -> None:
-    path = tmp_path / "runs" / "searches" / name / "ledger.jsonl"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        if path.exists() and len(path.read_text().splitlines()) >= designs:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the search ended or stalled before {designs} designs: {process.poll()}")
+    wait_for_designs(tmp_path, name, process, designs)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def test_sigkill_then_resume(
@@ -109,3 +115,70 @@ def test_a_search_from_before_the_extra_setting_was_retired_resumes(
     dse("search", "--name", "old", "--resume", "--quiet", "--budget", "15", "--workers", "1")
     assert sorted(t["number"] for t in read_ledger(tmp_path, "old")) == list(range(15))
     assert "extra" not in json.loads(path.read_text())
+
+
+def test_a_search_killed_while_starting_starts_again(
+    dse: Callable[..., Any], slow_space: Path, tmp_path: Path
+) -> None:
+    """Killed after ``search.json`` is written, before MLflow holds the search: the store's
+    writers are held off (an SQLite write lock) until the kill, so the kill lands there."""
+    database = tmp_path / "runs" / "mlflow.db"
+    client_for(f"sqlite:///{database}")  # the store exists, in WAL mode: reads go on
+    blocker = sqlite3.connect(database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    process = start_dse(tmp_path, *search_args(slow_space, "victim", 20))
+    settings = tmp_path / "runs" / "searches" / "victim" / "search.json"
+    deadline = time.monotonic() + 300
+    while not settings.exists():
+        assert process.poll() is None and time.monotonic() < deadline, "search.json never came"
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert json.loads(settings.read_text())["parent_run_id"] is None
+
+    dse(*search_args(slow_space, "victim", 20))  # the name is free again: started anew
+    assert sorted(t["number"] for t in read_ledger(tmp_path, "victim")) == list(range(20))
+    client = MlflowClient(f"sqlite:///{database}")
+    experiment = client.get_experiment_by_name("victim")
+    parents = client.search_runs([experiment.experiment_id], "tags.`dse.role` = 'search'")
+    assert [p.info.status for p in parents] == ["FINISHED"]
+
+
+def test_an_interrupted_start_keeps_its_experiment_for_itself_only(tmp_path: Path) -> None:
+    """An experiment made by a start that died before recording its parent run is taken over
+    by the same search (its token), with a new parent run; any other search is refused."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    first = Tracker(uri, "s", tmp_path / "tracking.lock")
+    experiment_id, dead_parent = first.start({"budget": 10}, {}, {}, "token-a")
+    first.close()  # the process died here: search.json never got the ids
+    with pytest.raises(SearchError, match="'s' already exists"):
+        Tracker(uri, "s", tmp_path / "tracking.lock").check_name_free("token-b")
+    again = Tracker(uri, "s", tmp_path / "tracking.lock")
+    assert again.start({"budget": 20}, {}, {}, "token-a")[0] == experiment_id
+    again.close()
+    client = MlflowClient(uri)
+    parents = client.search_runs([experiment_id], "tags.`dse.role` = 'search'")
+    assert [p.data.params["budget"] for p in parents] == ["20"]
+    assert client.get_run(dead_parent).info.lifecycle_stage == "deleted"
+
+
+def test_ctrl_c_exits_130_in_one_line_and_the_search_resumes(
+    dse: Callable[..., Any], slow_space: Path, tmp_path: Path
+) -> None:
+    process = start_dse(
+        tmp_path,
+        *search_args(slow_space, "stopped", 60),
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    wait_for_designs(tmp_path, "stopped", process, 12)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == [
+        "error: search 'stopped' interrupted; continue it with `dse search --name stopped --resume`"
+    ]
+    dse("search", "--name", "stopped", "--resume", "--quiet")
+    assert sorted(t["number"] for t in read_ledger(tmp_path, "stopped")) == list(range(60))

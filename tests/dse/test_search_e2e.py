@@ -8,6 +8,7 @@ seed 0, both NSGA-II backends reach the stated fraction of the true front's hype
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,17 @@ def test_front_export_and_evaluate(small: Path) -> None:
         bad.returncode == 2
         and "--pick 'best': use knee, max-<metric> or min-<metric>" in bad.stderr
     )
+
+
+def test_progress_off_a_terminal_is_one_line_per_generation(
+    dse: Dse, write_space: Callable[..., Path]
+) -> None:
+    space = write_space("zdt1", n_var=3)
+    args = ["search", str(space), "--name", "logged", "--budget", "30", "--population", "10"]
+    stderr = dse(*args, "--workers", "2").stderr  # a pipe, as a log file or a CI job is
+    lines = stderr.splitlines()
+    assert len(lines) == 3, stderr
+    for generation, line in enumerate(lines):
+        pattern = rf"logged: generation {generation} done, {10 * (generation + 1)}/30 designs "
+        assert re.match(pattern + r"\(0 failed\), front \d+, HV \d\.\d{4}, [\d.]+ s", line), line
+    assert "\x1b" not in stderr and "\r" not in stderr  # no terminal control codes

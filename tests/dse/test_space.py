@@ -67,6 +67,7 @@ def test_valid_space_parses() -> None:
         ("objectives/0/bounds", [1.0, 0.0], "objectives.0: bounds need low < high"),
         ("constraints/0/max", KeyError, "constraints.0: a constraint needs min or max"),
         ("params", KeyError, "params: Field required"),
+        ("search", {"timeout_s": 0}, "search.timeout_s: Input should be greater than 0"),
     ],
 )
 def test_broken_space_names_the_key(path: str, value: Any, expected: str) -> None:

@@ -1,15 +1,19 @@
 """Child runs written in bulk read back through MLflow's public API exactly like runs written
-through it (the contract that keeps ``dse.mlflow_bulk`` honest across MLflow versions)."""
+through it (the contract that keeps ``dse.mlflow_bulk`` honest across MLflow versions); a fresh
+store written by two searches at once."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
+from subprocess import PIPE
 from typing import Any
 
 from dse.mlflow_client import client_for
 from dse.tracking_writer import RunWriter
 from dse.trial import Trial
+from tests.support.cli import read_ledger, search_args, start_dse
 
 TRIALS = [
     Trial(0, 0, {"arch.width": 16, "hw.bits": 4, "block": "ghost"}, "complete",
@@ -69,3 +73,18 @@ def test_bulk_runs_are_searchable(tmp_path: Path) -> None:
     assert [m.value for m in history] == [3.25]
     children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent}'")
     assert len(children) == 2
+
+
+def test_two_first_searches_on_a_fresh_store_both_run(
+    write_space: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Both create the store at once: one migrates it, the other waits (no schema race)."""
+    space = write_space("zdt1", n_var=3)
+    searches = [
+        start_dse(tmp_path, *search_args(space, name, 10, 5, "--workers", "1"), stderr=PIPE)
+        for name in ("left", "right")
+    ]
+    for search in searches:
+        _, stderr = search.communicate(timeout=600)
+        assert search.returncode == 0, stderr
+    assert all(len(read_ledger(tmp_path, name)) == 10 for name in ("left", "right"))

@@ -16,25 +16,33 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+TEST_TARGETS = "tests.support.problems:*"  # the test evaluators, allowed as a user allows theirs
 
 
 def dse_env(**extra: str) -> dict[str, str]:
-    """Environment for a ``dse`` subprocess: test evaluators importable, no progress bar noise."""
+    """Environment for a ``dse`` subprocess: test evaluators importable and allowed, no progress
+    bar noise."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["DSE_ALLOWED_TARGETS"] = TEST_TARGETS
     env.pop("MLFLOW_TRACKING_URI", None)
     env.update(extra)
     return env
 
 
 def run_dse(
-    cwd: Path, *args: str, check: bool = True, timeout: float = 900
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    timeout: float = 900,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m dse ARGS`` in ``cwd``; with ``check``, fail with its output if it fails."""
+    """Run ``python -m dse ARGS`` in ``cwd`` (``env`` added to :func:`dse_env`'s); with
+    ``check``, fail with its output if it fails."""
     result = subprocess.run(
         [sys.executable, "-m", "dse", *args],
         cwd=cwd,
-        env=dse_env(),
+        env=dse_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -45,6 +53,27 @@ def run_dse(
             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
         )
     return result
+
+
+def start_dse(cwd: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
+    """Start ``python -m dse ARGS`` in ``cwd`` and return at once (to stop it, or run two at a
+    time); its output goes nowhere unless ``popen`` says where."""
+    streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen}
+    command = [sys.executable, "-m", "dse", *args]
+    return subprocess.Popen(command, cwd=cwd, env=dse_env(), text=True, **streams)
+
+
+def wait_for_designs(root: Path, name: str, search: subprocess.Popen[str], designs: int) -> None:
+    """Wait until the ledger of search ``name`` under ``root`` holds ``designs`` lines; fail when
+    the search ends or stalls first."""
+    path = root / "runs" / "searches" / name / "ledger.jsonl"
+    deadline = time.monotonic() + 300
+    while not (path.exists() and path.read_text().count("\n") >= designs):
+        if search.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(
+                f"search {name!r} ended or stalled before {designs} designs: {search.poll()}"
+            )
+        time.sleep(0.05)
 
 
 def read_ledger(root: Path, name: str) -> list[dict[str, Any]]:
@@ -84,23 +113,26 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(command: list[str], url: str, cwd: Path | None = None) -> Iterator[str]:
-    """Run a server (an MLflow server or ``dse ui``) until the block ends; yield its URL once
-    ``/health`` answers."""
-    server = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=dse_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        _wait_healthy(url, server)
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+def serving(
+    command: list[str], url: str, cwd: Path | None = None, output: Path | None = None
+) -> Iterator[str]:
+    """Run a server (an MLflow server or ``dse ui``) until the block ends, its stdout into
+    ``output`` when given; yield its URL once ``/health`` answers."""
+    with (output or Path(os.devnull)).open("w") as stdout:
+        server = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=dse_env(),
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            _wait_healthy(url, server)
+            yield url
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
 
 
 def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:

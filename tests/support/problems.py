@@ -79,6 +79,19 @@ class Crashing(PymooProblem):
         return super().evaluate(params)
 
 
+class Hanging(PymooProblem):
+    """Hangs (sleeps ``hang_s``) on designs with ``x0 < threshold``: a stuck simulation."""
+
+    def __init__(self, threshold: float = 0.3, hang_s: float = 3600.0, **options: Any) -> None:
+        super().__init__("zdt1", **options)
+        self.threshold, self.hang_s = threshold, hang_s
+
+    def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
+        if params["x0"] < self.threshold:
+            time.sleep(self.hang_s)
+        return super().evaluate(params)
+
+
 class BrokenSetup:
     """An evaluator whose per-worker setup fails (a missing data set, say)."""
 
