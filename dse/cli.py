@@ -77,7 +77,7 @@ def search(
         int | None, typer.Option(help="Parallel evaluators (Ray actors); default: CPU count.")
     ] = None,
     optimizer: Annotated[
-        str | None, typer.Option(help="nsga2 (default), pymoo-nsga2, tpe or random.")
+        str | None, typer.Option(help="nsga2 (default), nsga3, gp, pymoo-nsga2, tpe or random.")
     ] = None,
     population: Annotated[
         int | None,

@@ -27,14 +27,18 @@ from typing import Any
 import torch
 
 from evaluators.data import SegmentationData
-from evaluators.design import Design
+from evaluators.design import Design, hardware_of
 from evaluators.export import export_design
 from evaluators.fidelities import FIDELITIES, Fidelity
-from evaluators.scoring import score
+from evaluators.network import NetworkConfig, build_network
+from evaluators.scoring import NetworkCost, score
 from evaluators.segmentation_options import EvaluatorOptionsError, SegmentationOptions
 from evaluators.training import resolve_device
 
 __all__ = ["EvaluatorOptionsError", "PhotonicSegmentationEvaluator", "SegmentationOptions"]
+
+NETWORK_COSTS = 256
+"""Networks whose traced layers a hardware-only evaluator keeps (a few hundred KB)."""
 
 
 class PhotonicSegmentationEvaluator:
@@ -44,6 +48,7 @@ class PhotonicSegmentationEvaluator:
         self.options = SegmentationOptions.create(**options)
         self.fidelity = self._fidelity(self.options.fidelity)
         self._data: SegmentationData | None = None
+        self._network_costs: dict[NetworkConfig, NetworkCost] = {}
 
     # -- the evaluator protocol (dse/evaluator.py) -----------------------------------------
 
@@ -65,10 +70,10 @@ class PhotonicSegmentationEvaluator:
             self.fidelity.setup()
 
     def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
+        if self.options.hardware_only:  # no noise model to resolve, no network to train
+            costs = self._network_cost(NetworkConfig.from_params(params))
+            return costs.on(hardware_of(params, self.options)).metrics()
         design = Design.resolve(params, self.options)
-        if self.options.hardware_only:
-            untrained = design.build(self.data.num_classes, self.options.seed)
-            return score(untrained, design, self.options).metrics()
         start = time.perf_counter()
         network = self.fidelity.network(design, self.data)
         metrics = score(network, design, self.options, self.data).metrics()
@@ -99,6 +104,18 @@ class PhotonicSegmentationEvaluator:
         described = asdict(self.options)
         described["device"] = str(resolve_device(self.options.device))
         return described
+
+    def _network_cost(self, network: NetworkConfig) -> NetworkCost:
+        """``network`` traced and costed digitally once, for every hardware it meets (the most
+        recent ``NETWORK_COSTS`` networks are kept)."""
+        cost = self._network_costs.pop(network, None)
+        if cost is None:
+            untrained = build_network(network, self.data.num_classes, seed=self.options.seed)
+            cost = NetworkCost.of(untrained, self.options)
+        if len(self._network_costs) >= NETWORK_COSTS:
+            del self._network_costs[next(iter(self._network_costs))]
+        self._network_costs[network] = cost  # now the most recent
+        return cost
 
     def _fidelity(self, name: str) -> Fidelity:
         return FIDELITIES.lookup(name, EvaluatorOptionsError, "fidelity")(self.options)

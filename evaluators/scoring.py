@@ -9,7 +9,7 @@ a searched design are measured alike.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch import nn
 
@@ -17,7 +17,9 @@ from evaluators.accuracy import clean_miou, noisy_miou
 from evaluators.data import SegmentationData
 from evaluators.design import Design
 from evaluators.hardware import (
+    HardwareConfig,
     HardwareReport,
+    LayerTable,
     cost_digital,
     cost_network,
     extract_layers,
@@ -57,6 +59,25 @@ class Score:
         return metrics
 
 
+@dataclass(frozen=True)
+class NetworkCost:
+    """What costing takes from a network, whatever its hardware: its layers, traced once, and its
+    cost on the digital reference. A hardware-only search keeps one per network, since tracing
+    costs ~100x the analytic model (``benchmarks/RESULTS.md``, hardware-only path)."""
+
+    layers: LayerTable
+    digital: Mapping[str, float]
+
+    @classmethod
+    def of(cls, network: nn.Module, options: SegmentationOptions) -> NetworkCost:
+        layers = LayerTable(extract_layers(network, options.input_shape))
+        return cls(layers, cost_digital(layers, options.digital_reference))
+
+    def on(self, hardware: HardwareConfig) -> Score:
+        """The network's costs on ``hardware`` (no accuracy)."""
+        return Score(cost_network(self.layers, hardware), self.digital)
+
+
 def score(
     network: nn.Module,
     design: Design,
@@ -65,11 +86,9 @@ def score(
 ) -> Score:
     """Cost ``network`` on the design's hardware and the digital reference; with ``data``, also
     measure its accuracy on ``options.noise_samples`` chips of the design's noise model."""
-    layers = extract_layers(network, options.input_shape)
-    photonic = cost_network(layers, design.hardware)
-    digital = cost_digital(layers, options.digital_reference)
+    costs = NetworkCost.of(network, options).on(design.hardware)
     if data is None:
-        return Score(photonic, digital)
+        return costs
     noisy = noisy_miou(
         network,
         data,
@@ -79,4 +98,4 @@ def score(
         device=options.device,
     )
     clean = clean_miou(network, data, options.device)
-    return Score(photonic, digital, Accuracy(noisy.miou, noisy.miou_std, clean))
+    return replace(costs, accuracy=Accuracy(noisy.miou, noisy.miou_std, clean))

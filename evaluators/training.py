@@ -55,6 +55,7 @@ class TrainResult:
     seconds: float
     epoch_losses: tuple[float, ...]  # mean training loss of each epoch
     device: str
+    skipped_steps: int = 0  # steps whose gradient was not finite (see ``max_grad_norm``)
 
     @property
     def final_loss(self) -> float:
@@ -75,12 +76,15 @@ def train(
     progress: bool = False,
     before_step: Callable[[int], None] | None = None,
     loss: Loss | None = None,
+    max_grad_norm: float | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``data``'s train split; it is left on ``device`` in eval mode.
 
     ``before_step(step)`` runs before every optimisation step's forward pass (step counts from
     0 over the whole run): noise-aware fine-tuning redraws its noise there. ``loss`` replaces
-    :func:`segmentation_loss` (a supernet's in-place distillation).
+    :func:`segmentation_loss` (a supernet's in-place distillation). ``max_grad_norm``: the
+    gradient is scaled down to that norm when above it, and a step whose gradient is not finite
+    is skipped (counted in ``skipped_steps``); see :func:`clip_gradient`.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs = {epochs} and batch_size = {batch_size} must be at least 1")
@@ -96,7 +100,7 @@ def train(
         model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True
     )
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, epochs * steps_per_epoch)
-    start, losses, step = time.perf_counter(), [], 0
+    start, losses, step, skipped = time.perf_counter(), [], 0, 0
     with tqdm(total=epochs * steps_per_epoch, disable=not progress, unit="step") as bar:
         for _ in range(epochs):
             total = 0.0
@@ -107,7 +111,10 @@ def train(
                 value = (loss or segmentation_loss)(model, images, labels, data.ignore_index)
                 optimizer.zero_grad(set_to_none=True)
                 value.backward()
-                optimizer.step()
+                if max_grad_norm is None or clip_gradient(model, max_grad_norm):
+                    optimizer.step()
+                else:
+                    skipped += 1
                 schedule.step()
                 total += value.item()
                 step += 1
@@ -115,7 +122,24 @@ def train(
             losses.append(total / steps_per_epoch)
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
     model.eval()
-    return TrainResult(epochs, step, time.perf_counter() - start, tuple(losses), str(target))
+    seconds = time.perf_counter() - start
+    return TrainResult(epochs, step, seconds, tuple(losses), str(target), skipped)
+
+
+def clip_gradient(model: nn.Module, max_norm: float) -> bool:
+    """Scale ``model``'s gradient down to ``max_norm`` when its norm is larger; False (and the
+    gradient left alone) when it is not finite.
+
+    The norm is summed in float64: the gradients this guards against (1e20 and more, see
+    :func:`evaluators.accuracy.finetune_noise_aware`) overflow float32 when squared.
+    """
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    norm = math.sqrt(sum(float(g.double().square().sum()) for g in grads))
+    if not math.isfinite(norm):
+        return False
+    if norm > max_norm:
+        torch._foreach_mul_(grads, max_norm / norm)
+    return True
 
 
 def _shuffled_batches(

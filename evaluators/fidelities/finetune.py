@@ -31,7 +31,7 @@ KEYED_OPTIONS = (  # what the training from the inherited weights reads
     "hardware",
     "seed",
 )
-WEIGHTS_FORMAT = 1
+WEIGHTS_FORMAT = 2  # 2: gradient norm clipped in the noise-aware phase (finetune_noise_aware)
 
 
 @register_fidelity("finetune")

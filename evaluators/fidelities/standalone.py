@@ -20,6 +20,9 @@ from evaluators.keys import content_key
 from evaluators.segmentation_options import SegmentationOptions
 
 WEIGHTS_FORMAT = 1  # bump when training changes so stale cached weights are not reused
+NOISE_AWARE_FORMAT = 2
+"""Bump when noise-aware fine-tuning changes (keys of float-only weights stay): 2, its gradient
+norm clipped, non-finite steps skipped (:func:`evaluators.accuracy.finetune_noise_aware`)."""
 KEYED_OPTIONS = (  # everything training reads, besides the design itself
     "dataset",
     "data_root",
@@ -59,6 +62,8 @@ class Standalone(Fidelity):
     def key(self, design: Design) -> str:
         options = self.options
         relevant = {name: getattr(options, name) for name in KEYED_OPTIONS}
+        if options.finetune_epochs:  # noise-aware weights of an older training are not reused
+            relevant["noise_aware_format"] = NOISE_AWARE_FORMAT
         return content_key([WEIGHTS_FORMAT, dict(design.params), relevant])
 
     def cost(self, train_images: int) -> Cost:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import optuna
 import pytest
+from optuna.trial import TrialState
 
 from dse.errors import SearchError
-from dse.optimizers import OPTIMIZERS, make_optimizer, register
+from dse.optimizers import OPTIMIZERS, Optimizer, make_optimizer, register
 from dse.problems import PymooProblem, problem_space
 from dse.space import parse_space
 from dse.trial import Trial
@@ -42,6 +44,10 @@ def evaluate(params: dict[str, Any]) -> dict[str, float]:
 
 def drive(name: str, generations: int, seed: int = 7, population: int = 8) -> list[Trial]:
     optimizer = make_optimizer(name, MIXED, population_size=population, seed=seed)
+    return drive_optimizer(optimizer, generations)
+
+
+def drive_optimizer(optimizer: Optimizer, generations: int) -> list[Trial]:
     trials: list[Trial] = []
     for _ in range(generations):
         generation = optimizer.generation
@@ -54,9 +60,15 @@ def drive(name: str, generations: int, seed: int = 7, population: int = 8) -> li
     return trials
 
 
+@pytest.fixture(autouse=True)
+def early_gp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GP fits from the second generation on (its fits are the slow part of these tests)."""
+    monkeypatch.setattr(OPTIMIZERS["gp"], "startup_trials", 4)
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_designs_stay_in_the_space(name: str) -> None:
-    for trial in drive(name, 3):
+    for trial in drive(name, 2):
         p = trial.params
         assert p["width"] in (8, 16, 24, 32, 40, 48) and isinstance(p["width"], int)
         assert 1 <= p["lanes"] <= 32 and isinstance(p["lanes"], int)
@@ -68,7 +80,8 @@ def test_designs_stay_in_the_space(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_same_seed_same_designs_other_seed_other_designs(name: str) -> None:
-    first, again, other = drive(name, 3), drive(name, 3), drive(name, 3, seed=8)
+    first, again = drive(name, 2, population=4), drive(name, 2, population=4)
+    other = drive(name, 2, seed=8, population=4)
     assert [t.params for t in first] == [t.params for t in again]
     assert [t.params for t in first] != [t.params for t in other]
 
@@ -114,3 +127,19 @@ def test_a_taken_optimizer_name_is_refused() -> None:
     with pytest.raises(ValueError, match="optimizer 'nsga2' registered twice"):
         register("nsga2")(OPTIMIZERS["random"])
     assert OPTIMIZERS["nsga2"] is default
+
+
+def test_gp_hands_a_long_history_to_nsga2_which_picks_parents_from_all_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(OPTIMIZERS["gp"], "max_history", 16)
+    optimizer = make_optimizer("gp", MIXED, population_size=8, seed=0)
+    history = drive_optimizer(optimizer, 2)
+    optimizer.ask()  # the hand-over: NSGA-II's first generation
+    study = optimizer._study
+    assert isinstance(study.sampler, optuna.samplers.NSGAIISampler)
+    assert len(study.get_trials(states=[TrialState.COMPLETE])) == len(history)
+    parents = {t.number for t in study.sampler.select_parent(study, 1)}
+    best = {t.number for t in study.best_trials}  # the history's non-dominated designs
+    assert 0 < len(best) <= 8, "the check needs a first front smaller than the population"
+    assert best <= parents and len(parents) == 8

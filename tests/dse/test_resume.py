@@ -29,7 +29,8 @@ from tests.support.cli import (
 )
 
 BUDGET = 60
-COMMON = ["--budget", str(BUDGET), "--population", "10", "--workers", "2", "--seed", "5"]
+SETTINGS = ["--population", "10", "--workers", "2", "--seed", "5"]
+COMMON = ["--budget", str(BUDGET), *SETTINGS]
 
 
 def kill_when(tmp_path: Path, process: subprocess.Popen[str], name: str, designs: int) -> None:
@@ -38,8 +39,17 @@ def kill_when(tmp_path: Path, process: subprocess.Popen[str], name: str, designs
     process.wait()
 
 
+# nsga2 killed in its third generation; gp in its second, the first it fits
+@pytest.mark.parametrize(
+    "optimizer, budget, kill_at", [("nsga2", BUDGET, 25), ("gp", 24, 14)], ids=["nsga2", "gp"]
+)
 def test_sigkill_then_resume(
-    dse: Callable[..., Any], write_space: Callable[..., Path], tmp_path: Path
+    dse: Callable[..., Any],
+    write_space: Callable[..., Path],
+    tmp_path: Path,
+    optimizer: str,
+    budget: int,
+    kill_at: int,
 ) -> None:
     space = write_space(
         "zdt1",
@@ -47,31 +57,32 @@ def test_sigkill_then_resume(
         options={"problem": "zdt1", "n_var": 4, "delay_s": 0.15},
         n_var=4,
     )
+    common = ["--budget", str(budget), *SETTINGS, "--optimizer", optimizer]
     # An uninterrupted search with the same seed: what the resumed one must reproduce.
-    dse("search", str(space), "--name", "reference", "--quiet", *COMMON)
+    dse("search", str(space), "--name", "reference", "--quiet", *common)
 
     command = [sys.executable, "-m", "dse", "search", str(space), "--name", "victim", "--quiet"]
     process = subprocess.Popen(
-        command + COMMON,
+        command + common,
         cwd=tmp_path,
         env=dse_env(),
         text=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    kill_when(tmp_path, process, "victim", 25)
+    kill_when(tmp_path, process, "victim", kill_at)
     interrupted = {t["number"] for t in read_ledger(tmp_path, "victim")}
-    assert 25 <= len(interrupted) < BUDGET
+    assert kill_at <= len(interrupted) < budget
 
     again = dse("search", "--name", "victim", "--resume", "--quiet", check=False)
     assert again.returncode == 0, again.stderr
     trials = read_ledger(tmp_path, "victim")
     numbers = [t["number"] for t in trials]
-    assert sorted(numbers) == list(range(BUDGET)), "each design exactly once"
+    assert sorted(numbers) == list(range(budget)), "each design exactly once"
     kept = {t["number"]: t for t in trials}
     reference = {t["number"]: t for t in read_ledger(tmp_path, "reference")}
-    assert [kept[n]["params"] for n in range(BUDGET)] == [
-        reference[n]["params"] for n in range(BUDGET)
+    assert [kept[n]["params"] for n in range(budget)] == [
+        reference[n]["params"] for n in range(budget)
     ]
 
     client = MlflowClient(f"sqlite:///{tmp_path}/runs/mlflow.db")
@@ -80,7 +91,7 @@ def test_sigkill_then_resume(
     parents = [r for r in runs if r.data.tags.get("dse.role") == "search"]
     children = [r for r in runs if "dse.trial" in r.data.tags]
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-    assert sorted(int(r.data.tags["dse.trial"]) for r in children) == list(range(BUDGET))
+    assert sorted(int(r.data.tags["dse.trial"]) for r in children) == list(range(budget))
     assert all(r.info.status == "FINISHED" for r in children)
     assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in children)
 

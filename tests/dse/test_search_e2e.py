@@ -98,15 +98,18 @@ def test_constrained_front_holds_only_feasible_designs(
     assert infeasible, "the test needs infeasible designs to show they are kept off the front"
 
 
+# nsga2 over five generations; the others over two, the second one bred (for gp, fitted)
+@pytest.mark.parametrize("optimizer, budget", [("nsga2", 60), ("nsga3", 24), ("gp", 24)])
 def test_same_seed_same_designs_with_one_or_two_workers(
-    dse: Dse, write_space: Callable[..., Path], tmp_path: Path
+    dse: Dse, write_space: Callable[..., Path], tmp_path: Path, optimizer: str, budget: int
 ) -> None:
     space = write_space("zdt1", n_var=4)
-    common = ["--budget", "60", "--population", "12", "--seed", "3", "--quiet"]
+    common = ["--budget", str(budget), "--population", "12", "--seed", "3", "--quiet"]
+    common += ["--optimizer", optimizer]
     dse("search", str(space), "--name", "one", "--workers", "1", *common)
     dse("search", str(space), "--name", "two", "--workers", "2", *common)
     one, two = read_ledger(tmp_path, "one"), read_ledger(tmp_path, "two")
-    assert len(one) == 60
+    assert len(one) == budget
     assert [t["params"] for t in one] == [t["params"] for t in two]
 
 

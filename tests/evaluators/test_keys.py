@@ -36,18 +36,25 @@ def test_content_key_is_a_hash_of_sorted_json() -> None:
 
 def test_keys_are_those_of_the_release_before_the_fidelity_redesign() -> None:
     """Computed with e4efe8a's ``SegmentationOptions.training_key`` and ``supernet_recipe``:
-    weights and supernets cached before the redesign are still found."""
-    options = SegmentationOptions.create(**OPTIONS)
+    float-trained weights and supernets cached before the redesign are still found."""
+    options = SegmentationOptions.create(**{**OPTIONS, "finetune_epochs": 0})
     design = Design.resolve(DESIGN, options)
-    assert Standalone(options).key(design) == "eccdd6f79fc2a16c838cc9e4"
+    assert Standalone(options).key(design) == "3e3b6d1d452bc11344e36ccd"
     with_supernet = SegmentationOptions.create(**OPTIONS, supernet={"epochs": 2})
     fidelity = Inherited(with_supernet)
     recipe = fidelity.recipe(SupernetSpace.from_domains(DOMAINS), with_supernet.load_data())
     assert recipe.key == "ae82f4ee6a8847023c8adc6b"
 
 
+def test_noise_aware_weights_of_an_older_fine_tuning_are_not_reused() -> None:
+    """NOISE_AWARE_FORMAT 2 (gradient norm clipped) files noise-aware weights anew: the
+    key e4efe8a gave these options was eccdd6f79fc2a16c838cc9e4."""
+    options = SegmentationOptions.create(**OPTIONS)
+    assert Standalone(options).key(Design.resolve(DESIGN, options)) == "a096a890ae1642be6201f87f"
+
+
 def test_an_integral_float_option_keeps_its_key() -> None:
     """``lr: 1`` read from YAML stays the int it was, so its key is the one e4efe8a gave it."""
-    options = SegmentationOptions.create(**OPTIONS, lr=1)
+    options = SegmentationOptions.create(**{**OPTIONS, "finetune_epochs": 0}, lr=1)
     assert options.lr == 1 and isinstance(options.lr, int)
-    assert Standalone(options).key(Design.resolve(DESIGN, options)) == "00c58e3de8374abf2c069f6f"
+    assert Standalone(options).key(Design.resolve(DESIGN, options)) == "42981a59831d07173d94f93e"

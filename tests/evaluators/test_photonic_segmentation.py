@@ -12,6 +12,7 @@ import pytest
 import torch
 import yaml
 
+from evaluators import scoring
 from evaluators.accuracy import noisy_miou
 from evaluators.design import Design, hardware_of
 from evaluators.noise import NoiseConfig
@@ -53,6 +54,18 @@ def test_hardware_only_trains_nothing_and_follows_the_hardware(one_thread: None)
     cheaper = evaluator.evaluate({**DESIGN, "hw.bits": 3})
     assert faster["throughput_fps"] > base["throughput_fps"]
     assert cheaper["energy_uj"] < base["energy_uj"]
+
+
+def test_hardware_only_costs_each_network_as_the_full_path_does(one_thread: None) -> None:
+    """Its networks are traced once and kept: the costs must still be the design's own."""
+    evaluator = PhotonicSegmentationEvaluator(**SMALL, hardware_only=True)
+    wider = {**DESIGN, "arch.width": 16}
+    first, other, again = (evaluator.evaluate(p) for p in (DESIGN, wider, DESIGN))
+    assert first == again and other["macs"] > first["macs"]
+    for params, costs in ((DESIGN, first), (wider, other)):
+        design = Design.resolve(params, evaluator.options)
+        untrained = design.build(evaluator.data.num_classes, evaluator.options.seed)
+        assert costs == scoring.score(untrained, design, evaluator.options).metrics()
 
 
 def test_low_precision_and_high_noise_cost_accuracy(one_thread: None) -> None:

@@ -14,6 +14,7 @@ from evaluators.data import SegmentationData, load_dataset
 from evaluators.network import build_network
 from evaluators.training import (
     MiouResult,
+    clip_gradient,
     confusion_matrix,
     evaluate_miou,
     resolve_device,
@@ -131,3 +132,28 @@ def test_resolve_device() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def test_clip_gradient_scales_a_large_gradient_and_refuses_a_non_finite_one() -> None:
+    model = nn.Linear(2, 1)
+    model.weight.grad = torch.tensor([[3e20, 4e20]])  # its square overflows float32
+    model.bias.grad = torch.zeros(1)
+    assert clip_gradient(model, 10.0)
+    assert torch.allclose(model.weight.grad, torch.tensor([[6.0, 8.0]]))
+    assert clip_gradient(model, 100.0)  # below the limit: left as it is
+    assert torch.allclose(model.weight.grad, torch.tensor([[6.0, 8.0]]))
+    model.bias.grad = torch.tensor([float("nan")])
+    assert not clip_gradient(model, 10.0)
+
+
+def test_steps_with_a_non_finite_gradient_are_skipped() -> None:
+    data = load_dataset("synthetic", image_size=(32, 32), num_train=16, num_val=8, seed=0)
+    model = build_network({"arch.width": 8}, data.num_classes, seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+
+    def exploding(model: nn.Module, images: torch.Tensor, *_: object) -> torch.Tensor:
+        return model(images).sum() * float("inf")
+
+    result = train(model, data, epochs=1, seed=0, loss=exploding, max_grad_norm=1.0)
+    assert result.skipped_steps == result.steps == 2
+    assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before, strict=True))
