@@ -68,7 +68,7 @@ def early_gp(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_designs_stay_in_the_space(name: str) -> None:
-    for trial in drive(name, 2):
+    for trial in drive(name, 2, population=4):
         p = trial.params
         assert p["width"] in (8, 16, 24, 32, 40, 48) and isinstance(p["width"], int)
         assert 1 <= p["lanes"] <= 32 and isinstance(p["lanes"], int)
@@ -81,14 +81,14 @@ def test_designs_stay_in_the_space(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_same_seed_same_designs_other_seed_other_designs(name: str) -> None:
     first, again = drive(name, 2, population=4), drive(name, 2, population=4)
-    other = drive(name, 2, seed=8, population=4)
+    other = drive(name, 1, seed=8, population=4)
     assert [t.params for t in first] == [t.params for t in again]
-    assert [t.params for t in first] != [t.params for t in other]
+    assert [t.params for t in first[:4]] != [t.params for t in other]
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_failed_designs_do_not_stop_the_optimizer(name: str) -> None:
-    optimizer = make_optimizer(name, MIXED, population_size=6, seed=0)
+    optimizer = make_optimizer(name, MIXED, population_size=4, seed=0)
     for _ in range(3):
         generation = optimizer.generation
         designs = optimizer.ask()
@@ -133,6 +133,7 @@ def test_gp_hands_a_long_history_to_nsga2_which_picks_parents_from_all_of_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(OPTIMIZERS["gp"], "max_history", 16)
+    monkeypatch.setattr(OPTIMIZERS["gp"], "startup_trials", 16)  # no GP fit needed here
     optimizer = make_optimizer("gp", MIXED, population_size=8, seed=0)
     history = drive_optimizer(optimizer, 2)
     optimizer.ask()  # the hand-over: NSGA-II's first generation
