@@ -20,6 +20,10 @@ next step trains, so one optimizer step updates one design's slices of the share
    ``noise_images``, a seeded subset of the training split as its epoch. ``noise_ramp`` grows
    the noise (every sigma, :meth:`~evaluators.noise.NoiseConfig.scaled`) from near zero to its
    value over that fraction of the phase; quantization applies from the first step.
+   ``noise_max_grad_norm`` clips the phase's gradient norm (and skips non-finite steps) as
+   noise-aware fine-tuning does: the phase visits the range's corners, such as 4-bit ADCs
+   behind many products, where the straight-through gradient can explode (docs/photonic-model.md
+   §7). Off by default, so supernets cached before it keep their key.
 
 The loss is the final output's cross-entropy only: anytime heads (``arch.anytime``) are not
 trained here, which costs nothing at scoring since inference uses the final output alone.
@@ -90,8 +94,11 @@ class SupernetSettings(Options):
     )  # fmt: skip
     noise_ramp: float = knob(0.0, 0.0, 1.0, "of the noise phase", "0: full noise from step 1")
     distill: bool = knob(False, source="BigNAS in-place distillation from the largest path")
+    noise_max_grad_norm: float | None = knob(
+        None, 0.0, None, "", "None: unclipped; finetune_noise_aware clips at 10", open_low=True
+    )
 
-    ADDED: ClassVar[tuple[str, ...]] = ("noise_ramp", "distill")
+    ADDED: ClassVar[tuple[str, ...]] = ("noise_ramp", "distill", "noise_max_grad_norm")
     """Settings added after the cache format was fixed: at their defaults they train exactly as
     before, so they are left out of the cache key then (no cached supernet is orphaned)."""
 
@@ -144,7 +151,7 @@ def train_supernet(
         phases.append((noise_data, *noise_phase, next_noisy_path, segmentation_loss))
     results = []
     try:
-        for phase_data, epochs, batch_size, lr, before_step, loss in phases:
+        for index, (phase_data, epochs, batch_size, lr, before_step, loss) in enumerate(phases):
             results.append(
                 train(
                     supernet,
@@ -157,6 +164,7 @@ def train_supernet(
                     progress=progress,
                     before_step=before_step,
                     loss=loss,
+                    max_grad_norm=settings.noise_max_grad_norm if index else None,
                 )
             )
     finally:
