@@ -48,6 +48,10 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     return device
 
 
+class TrainingDiverged(RuntimeError):
+    """Training left non-finite weights: one line, never a network that scores garbage."""
+
+
 @dataclass(frozen=True)
 class TrainResult:
     epochs: int
@@ -122,6 +126,11 @@ def train(
             losses.append(total / steps_per_epoch)
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
     model.eval()
+    if not all(bool(p.isfinite().all()) for p in model.parameters()):
+        raise TrainingDiverged(
+            f"training diverged: non-finite weights after {step} steps at lr {lr}"
+            f" ({skipped} skipped)"
+        )
     seconds = time.perf_counter() - start
     return TrainResult(epochs, step, seconds, tuple(losses), str(target), skipped)
 

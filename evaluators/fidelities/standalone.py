@@ -10,6 +10,9 @@ ignores the cache (and refreshes it).
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from torch import nn
 
 from evaluators.data import SegmentationData
@@ -49,18 +52,28 @@ class Standalone(Fidelity):
         self.weights = WeightCache(options.cache_dir)
 
     def network(self, design: Design, data: SegmentationData) -> nn.Module:
-        network = design.build(data.num_classes, self.options.seed)
+        """The design's trained network. The float phase's weights are filed on their own too
+        (under the key the same options without fine-tuning give), so another noise-aware
+        recipe, or a float-only search, starts from them instead of training again."""
+        options = self.options
+        network = design.build(data.num_classes, options.seed)
         key = self.key(design)
-        if self.options.retrain or not self.weights.load(key, network):
-            options = self.options
+        if not options.retrain and self.weights.load(key, network):
+            return network
+        float_only = without_noise_phase(options)
+        float_key = self.key(design, float_only)
+        if options.retrain or not self.weights.load(float_key, network):
             train_in_two_phases(
-                network, design, data, options, epochs=options.epochs, lr=options.lr
+                network, design, data, float_only, epochs=options.epochs, lr=options.lr
             )
+            self.weights.save(float_key, network)
+        if options.finetune_epochs:  # the noise-aware phase alone, from the float weights
+            train_in_two_phases(network, design, data, options, epochs=0, lr=options.lr)
             self.weights.save(key, network)
         return network
 
-    def key(self, design: Design) -> str:
-        options = self.options
+    def key(self, design: Design, options: SegmentationOptions | None = None) -> str:
+        options = options or self.options
         relevant = {name: getattr(options, name) for name in KEYED_OPTIONS}
         if options.finetune_epochs:  # noise-aware weights of an older training are not reused
             relevant["noise_aware_format"] = NOISE_AWARE_FORMAT
@@ -72,3 +85,15 @@ class Standalone(Fidelity):
             float_per_design=options.epochs * train_images,
             noisy_per_design=options.finetune_epochs * train_images,
         )
+
+
+NOISE_PHASE_OPTIONS = ("finetune_epochs", "finetune_lr")
+
+
+def without_noise_phase(options: SegmentationOptions) -> SegmentationOptions:
+    """``options`` with the noise-aware phase's knobs at their defaults (no fine-tuning): the
+    float phase's weights are filed under their key, whatever the noise-aware recipe."""
+    defaults: dict[str, Any] = {
+        f.name: f.default for f in dataclasses.fields(options) if f.name in NOISE_PHASE_OPTIONS
+    }
+    return dataclasses.replace(options, **defaults)

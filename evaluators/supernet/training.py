@@ -22,8 +22,9 @@ next step trains, so one optimizer step updates one design's slices of the share
    value over that fraction of the phase; quantization applies from the first step.
    ``noise_max_grad_norm`` clips the phase's gradient norm (and skips non-finite steps) as
    noise-aware fine-tuning does: the phase visits the range's corners, such as 4-bit ADCs
-   behind many products, where the straight-through gradient can explode (docs/photonic-model.md
-   §7). Off by default, so supernets cached before it keep their key.
+   behind many products, where the straight-through gradient explodes (docs/photonic-model.md
+   §7). Unclipped, the CamVid space's supernet came out of this phase with NaN weights. It is
+   part of every supernet's key, so supernets cached before it are trained again.
 
 The loss is the final output's cross-entropy only: anytime heads (``arch.anytime``) are not
 trained here, which costs nothing at scoring since inference uses the final output alone.
@@ -95,10 +96,10 @@ class SupernetSettings(Options):
     noise_ramp: float = knob(0.0, 0.0, 1.0, "of the noise phase", "0: full noise from step 1")
     distill: bool = knob(False, source="BigNAS in-place distillation from the largest path")
     noise_max_grad_norm: float | None = knob(
-        None, 0.0, None, "", "None: unclipped; finetune_noise_aware clips at 10", open_low=True
+        10.0, 0.0, None, "", "as finetune_noise_aware; None: unclipped", open_low=True
     )
 
-    ADDED: ClassVar[tuple[str, ...]] = ("noise_ramp", "distill", "noise_max_grad_norm")
+    ADDED: ClassVar[tuple[str, ...]] = ("noise_ramp", "distill")
     """Settings added after the cache format was fixed: at their defaults they train exactly as
     before, so they are left out of the cache key then (no cached supernet is orphaned)."""
 
