@@ -61,7 +61,7 @@ class Standalone(Fidelity):
         if not options.retrain and self.weights.load(key, network):
             return network
         float_only = without_noise_phase(options)
-        float_key = self.key(design, float_only)
+        float_key = self.key(design, float_only) if options.finetune_epochs else key
         if options.retrain or not self.weights.load(float_key, network):
             train_in_two_phases(
                 network, design, data, float_only, epochs=options.epochs, lr=options.lr
