@@ -8,6 +8,11 @@ error, and the search goes on; an actor that dies (a segfault, an out-of-memory 
 replaced and its design retried once; an evaluation that outlives the per-design timeout is a
 failed design too, and its actor (which may never return) is killed and replaced.
 
+A Ray call costs milliseconds of round trip, more than a cheap evaluator's design (a
+hardware-only search: a fraction of a millisecond), so once a level's designs are timed, one call
+carries as many as make about 50 ms of work; a batch that times out or loses its worker is run
+again one design per call, so the design to blame is the one that fails, as it would be alone.
+
 Ray runs on a local cluster by default, or joins an existing one by address. The local cluster
 is this machine's alone: its GCS, raylet and workers listen on 127.0.0.1 only (Ray's switch for
 single-machine Ray, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, which makes the node's address the
@@ -33,6 +38,9 @@ from dse.errors import EvaluatorError, SearchError
 from dse.evaluator import ALLOW_ENV, clean_metrics, describe_error, setup_evaluator
 
 MAX_ATTEMPTS = 2  # a design whose worker dies is retried once
+TARGET_CALL_S = 0.05  # the work one Ray call carries when designs are cheap
+MAX_BATCH = 64
+BATCH_TIMEOUT_SHARE = 0.1  # a batch is expected to take at most this share of the timeout
 LOOPBACK_ONLY = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # read when ray is first imported
 
 
@@ -83,19 +91,23 @@ class EvaluatorWorker:
         """None when the evaluator is set up, else why it is not."""
         return self._setup_error
 
-    def evaluate(self, number: int, params: dict[str, Any], level: Level = None) -> Outcome:
+    def evaluate(self, jobs: list[Job]) -> list[Outcome]:
+        """Evaluate a batch of designs in order (one Ray call; see ``RayRunner._batch_size``)."""
+        return [self._evaluate_one(job) for job in jobs]
+
+    def _evaluate_one(self, job: Job) -> Outcome:
         start = time.perf_counter()
         try:
-            metrics = clean_metrics(self._evaluators[level].evaluate(params))
+            metrics = clean_metrics(self._evaluators[job.level].evaluate(job.params))
         except Exception as error:
             return Outcome(
-                number,
+                job.number,
                 {},
                 describe_error(error),
                 traceback.format_exc(limit=-8),
                 time.perf_counter() - start,
             )
-        return Outcome(number, metrics, duration_s=time.perf_counter() - start)
+        return Outcome(job.number, metrics, duration_s=time.perf_counter() - start)
 
 
 def _limit_threads(threads: int) -> None:
@@ -130,6 +142,7 @@ class RayRunner:
         self._actors: list[Any] = []
         self._remote: Any = None
         self._threads = 1
+        self._seconds: dict[Level, float] = {}  # per level, what a design took (last call)
 
     def connect(self) -> None:
         """Start or join the cluster (seconds for a local one: callers overlap other set-up)."""
@@ -183,45 +196,88 @@ class RayRunner:
         import ray
         from ray.exceptions import RayActorError
 
-        queue = deque(jobs)
-        attempts: dict[tuple[int, Level], int] = {}
-        running: dict[Any, tuple[int, Job, float]] = {}  # ref -> (actor index, job, deadline)
+        queue: deque[tuple[Job, bool]] = deque((job, False) for job in jobs)  # (job, alone)
+        attempts: dict[tuple[int, Level], int] = {}  # calls a design had on its own
+        running: dict[Any, tuple[int, list[Job], float]] = {}  # ref -> (actor, jobs, deadline)
         idle = list(range(len(self._actors)))
 
-        def submit(index: int, job: Job) -> None:
-            key = (job.number, job.level)
-            attempts[key] = attempts.get(key, 0) + 1
-            ref = self._actors[index].evaluate.remote(job.number, job.params, job.level)
-            running[ref] = (index, job, time.monotonic() + (self.timeout_s or math.inf))
+        def submit(index: int) -> None:
+            batch = self._take_batch(queue)
+            if len(batch) == 1:
+                key = (batch[0].number, batch[0].level)
+                attempts[key] = attempts.get(key, 0) + 1
+            ref = self._actors[index].evaluate.remote(batch)
+            running[ref] = (index, batch, time.monotonic() + (self.timeout_s or math.inf))
+
+        def retry_alone(batch: list[Job]) -> None:
+            """A batch that timed out or lost its worker: each design again on its own, so
+            the one to blame is found and the others are not charged an attempt."""
+            queue.extendleft((job, True) for job in reversed(batch))
+            self._seconds.pop(batch[0].level, None)
 
         while queue or running:
             while queue and idle:
-                submit(idle.pop(), queue.popleft())
+                submit(idle.pop())
             first = min(deadline for _, _, deadline in running.values())
             wait = None if first == math.inf else max(0.0, first - time.monotonic())
             done, _ = ray.wait(list(running), num_returns=1, timeout=wait)
-            if not done:  # the oldest evaluation ran out of time: its actor may never answer
+            if not done:  # the oldest call ran out of time: its actor may never answer
                 ref = min(running, key=lambda r: running[r][2])
-                index, job, _ = running.pop(ref)
+                index, batch, _ = running.pop(ref)
                 self._replace(index)
                 idle.append(index)
+                if len(batch) > 1:
+                    retry_alone(batch)
+                    continue
                 error = f"timed out after {self.timeout_s:g} s"
-                yield Outcome(job.number, {}, error, duration_s=self.timeout_s or 0.0)
+                yield Outcome(batch[0].number, {}, error, duration_s=self.timeout_s or 0.0)
                 continue
-            index, job, _ = running.pop(done[0])
-            outcome: Outcome | None
+            index, batch, _ = running.pop(done[0])
+            outcomes: list[Outcome] = []
             try:
-                outcome = ray.get(done[0])
+                outcomes = ray.get(done[0])
             except RayActorError as error:
                 self._replace(index)
-                outcome = None
-                if attempts[(job.number, job.level)] < MAX_ATTEMPTS:
-                    queue.appendleft(job)
+                job = batch[0]
+                if len(batch) > 1:
+                    retry_alone(batch)
+                elif attempts[(job.number, job.level)] < MAX_ATTEMPTS:
+                    queue.appendleft((job, True))
                 else:
-                    outcome = Outcome(job.number, {}, f"worker died twice: {describe_error(error)}")
+                    died = f"worker died twice: {describe_error(error)}"
+                    outcomes = [Outcome(job.number, {}, died)]
+            else:
+                level = batch[0].level
+                self._seconds[level] = sum(o.duration_s for o in outcomes) / len(outcomes)
             idle.append(index)
-            if outcome is not None:
-                yield outcome
+            yield from outcomes
+
+    def _take_batch(self, queue: deque[tuple[Job, bool]]) -> list[Job]:
+        """The designs of the next Ray call, from the head of ``queue``: one when the head
+        must run alone, else up to :meth:`_batch_size` of the head's level."""
+        job, alone = queue.popleft()
+        batch = [job]
+        if alone:
+            return batch
+        size = self._batch_size(job.level, len(queue) + 1)
+        while len(batch) < size and queue and not queue[0][1] and queue[0][0].level == job.level:
+            batch.append(queue.popleft()[0])
+        return batch
+
+    def _batch_size(self, level: Level, waiting: int) -> int:
+        """How many designs one Ray call carries. A call costs milliseconds of round trip,
+        which a cheap evaluator's designs are not worth alone: once a level's designs are
+        timed, a call carries about ``TARGET_CALL_S`` of them (well inside the timeout),
+        spread over every worker. Unknown or dear designs go one per call, so load balance,
+        timeouts and retries stay per design."""
+        seconds = self._seconds.get(level)
+        if seconds is None:
+            return 1
+        budget = TARGET_CALL_S
+        if self.timeout_s is not None:
+            budget = min(budget, self.timeout_s * BATCH_TIMEOUT_SHARE)
+        size = int(budget / max(seconds, 1e-6))
+        return max(1, min(size, MAX_BATCH, math.ceil(waiting / len(self._actors))))
 
     def _replace(self, index: int) -> None:
         import ray
