@@ -144,3 +144,36 @@ def test_gp_hands_a_long_history_to_nsga2_which_picks_parents_from_all_of_it(
     best = {t.number for t in study.best_trials}  # the history's non-dominated designs
     assert 0 < len(best) <= 8, "the check needs a first front smaller than the population"
     assert best <= parents and len(parents) == 8
+
+
+@pytest.mark.parametrize(
+    ("name", "sampler"),
+    [("nsga2", optuna.samplers.NSGAIISampler), ("nsga3", optuna.samplers.NSGAIIISampler)],
+)
+def test_genetic_samplers_ask_what_optuna_itself_asks(name: str, sampler: type) -> None:
+    """The engine's NSGA-II and NSGA-III look the generation, parents and search space up once
+    per generation instead of on every ask: the designs must be Optuna's own, failures and
+    constraints included (they change how Optuna counts generations)."""
+
+    class Plain(OPTIMIZERS[name]):  # type: ignore[misc, valid-type]
+        def make_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
+            return sampler(population_size=self.population_size, seed=seed)
+
+    def run(optimizer: Optimizer) -> list[dict[str, Any]]:
+        asked: list[dict[str, Any]] = []
+        for _ in range(12):
+            generation = optimizer.generation
+            designs = optimizer.ask()
+            batch = [
+                Trial(len(asked) + i, generation, p, "complete", evaluate(p))
+                if p["gain"] != 0.75
+                else Trial(len(asked) + i, generation, p, "failed", {}, error="x")
+                for i, p in enumerate(designs)
+            ]
+            optimizer.tell(batch)
+            asked += designs
+        return asked
+
+    ours = make_optimizer(name, MIXED, population_size=6, seed=3)
+    optuna_own = Plain(MIXED, population_size=6, seed=3)
+    assert run(ours) == run(optuna_own)
