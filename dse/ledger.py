@@ -49,6 +49,7 @@ class SearchSettings:
     parent_run_id: str | None = None
     bounds: list[tuple[float, float]] | None = None
     start_token: str = ""  # tags the experiment this search creates (see above)
+    child_run_stride: int = 1  # every how many designs one is an MLflow child run (dse.tracking)
 
 
 def _parse(line: str | bytes) -> Trial | None:

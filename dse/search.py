@@ -47,7 +47,7 @@ from dse.promotion import optimizer_space, told
 from dse.results import Level, Results
 from dse.runner import RayRunner
 from dse.space import SearchSpace, dump_space, load_space, parse_space
-from dse.tracking import Tracker
+from dse.tracking import TRIALS_ARTIFACT, Tracker, child_run_stride, front_sample
 from dse.trial import Trial
 from dse.ui import experiment_tags
 from dse.version import code_version
@@ -129,6 +129,7 @@ def _new_settings(request: SearchRequest, space: SearchSpace, token: str) -> Sea
         code_version=code_version(),
         created_at=time.time(),
         start_token=token,
+        child_run_stride=child_run_stride(budget),
     )
 
 
@@ -184,6 +185,7 @@ class Search:
         self.history: list[tuple[int, float, int]] = []
         self.logged_generations: set[int] = set()
         self.logged: set[int] = set()  # designs MLflow holds
+        self.front: list[Trial] = []  # of the generations scored (or replayed) so far
         self._started = False
 
     # -- set-up ---------------------------------------------------------------------------
@@ -207,6 +209,7 @@ class Search:
             "population": self.settings.population,
             "seed": self.settings.seed,
             "code_version": self.settings.code_version,
+            "child_run_stride": self.settings.child_run_stride,
         }
         tags = {"mlflow.note.content": self.space.description or f"dse search of {self.space.name}"}
         self.ledger.write_settings(self.settings)
@@ -344,16 +347,15 @@ class Search:
         adjacent levels agreed."""
         for number in numbers:
             self.trials[number] = self.results.design(number)
-            if number not in self.logged:
-                self.tracker.log_trial(self.trials[number])
-                self.logged.add(number)
+            if number % self.settings.child_run_stride == 0:
+                self._log_trial(self.trials[number])
         trials = list(self.trials.values())
-        working = [t for t in at_top_level(trials, self.space) if t.ok]
-        if self.settings.bounds is None and working:
-            bounds = resolve_bounds(self.space.objectives, objective_matrix(working, self.space))
-            self.settings = self.ledger.update_settings(bounds=bounds)
-            self.tracker.set_tags({"dse.bounds": json.dumps([list(b) for b in bounds])})
-        front = pareto_front(trials, self.space)
+        if self.settings.bounds is None:
+            self._fix_bounds(trials)
+        # The front of every design so far is the front of the last one and this generation.
+        front = self.front = pareto_front(
+            [*self.front, *(self.trials[n] for n in numbers)], self.space
+        )
         volume = self._hypervolume(front)
         self.history.append((generation, volume, len(front)))
         if generation not in self.logged_generations:
@@ -368,6 +370,19 @@ class Search:
             front=len(front),
             hv=volume,
         )
+
+    def _log_trial(self, trial: Trial) -> None:
+        if trial.number not in self.logged:
+            self.tracker.log_trial(trial)
+            self.logged.add(trial.number)
+
+    def _fix_bounds(self, trials: Sequence[Trial]) -> None:
+        """The hypervolume's bounds, from the first working designs (kept for the search)."""
+        working = [t for t in at_top_level(trials, self.space) if t.ok]
+        if working:
+            bounds = resolve_bounds(self.space.objectives, objective_matrix(working, self.space))
+            self.settings = self.ledger.update_settings(bounds=bounds)
+            self.tracker.set_tags({"dse.bounds": json.dumps([list(b) for b in bounds])})
 
     def _level_metrics(self, numbers: Sequence[int]) -> dict[str, float]:
         """Per level, the designs of the generation it scored (``scored/<level>``) and of those
@@ -394,14 +409,21 @@ class Search:
         if self.space.fidelities and self.history:
             total = level_agreement(self.results, self.space, self.trials, prefix="tau_total")
             self.tracker.log_generation(self.history[-1][0], total)
+        for trial in front_sample(front):  # a sampled search's front gets its child runs too
+            self._log_trial(trial)
         with tempfile.TemporaryDirectory(prefix="dse-artifacts-") as directory:
             write_search_artifacts(
                 Path(directory), self.space, trials, front, self.history, self.settings.bounds or []
             )
+            if self.settings.child_run_stride > 1:  # what dse front and export read
+                lines = (json.dumps(t.to_json()) + "\n" for t in trials)
+                (Path(directory) / TRIALS_ARTIFACT).write_text("".join(lines))
             self.tracker.set_tags(
                 {"mlflow.note.content": _describe_front(self.space, trials, front)}
             )
-            self.tracker.finish([t.number for t in front], Path(directory))
+            self.tracker.finish(
+                [t.number for t in front if t.number in self.logged], Path(directory)
+            )
         self.tracker.close()
         return SearchResult(self.settings, self.space, trials, front, self.history)
 

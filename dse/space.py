@@ -296,7 +296,7 @@ class SearchSpace(_Strict):
         return None
 
     def objective_values(self, metrics: Mapping[str, float]) -> list[float]:
-        return [float(metrics[name]) for name in self.objective_names]
+        return [float(metrics[objective.name]) for objective in self.objectives]
 
     def violations(self, metrics: Mapping[str, float]) -> list[float]:
         """One value per constraint; every value <= 0 means the design is feasible."""

@@ -2,11 +2,13 @@
 
 ``dse front`` and ``dse export`` read MLflow, not the local ledger, so they work for anyone who
 can reach the store (an ``mlflow server`` shared by a team included). The space a search ran
-with is its parent run's ``space.yaml`` artifact; the designs are its child runs.
+with is its parent run's ``space.yaml`` artifact; the designs are its child runs, or, for a search
+that logged child runs for a sample of its designs, its parent run's ``trials.jsonl``.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ import yaml
 from dse.errors import StoreError
 from dse.mlflow_client import client_for, find_parent_run, iter_child_runs, latest_search_name
 from dse.space import SearchSpace, parse_space
+from dse.tracking import TRIALS_ARTIFACT
 from dse.trial import Trial
 
 
@@ -67,6 +70,18 @@ def stored_space(client: Any, name: str, parent: Any) -> SearchSpace:
         return parse_space(yaml.safe_load(Path(path).read_text()), f"{name}:space.yaml")
 
 
+def stored_trials(client: Any, parent: Any) -> list[Trial] | None:
+    """Every design of a search that logged child runs for a sample only (``dse.tracking``):
+    its parent run's ``trials.jsonl``, written when the search finished; None before."""
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            path = client.download_artifacts(parent.info.run_id, TRIALS_ARTIFACT, directory)
+        except Exception:  # a running search has none yet
+            return None
+        lines = Path(path).read_text().splitlines()
+    return [Trial.from_json(json.loads(line)) for line in lines]
+
+
 def load_search(tracking_uri: str, name: str | None = None) -> StoredSearch:
     """The search ``name`` (default: the most recent one) with its space and designs."""
     client = client_for(tracking_uri, create=False)
@@ -76,6 +91,8 @@ def load_search(tracking_uri: str, name: str | None = None) -> StoredSearch:
     runs = list(iter_child_runs(client, parent.info.experiment_id, parent.info.run_id))
     runs = [run for run in runs if "dse.trial" in run.data.tags]
     trials = sorted((_trial_from_run(run, space) for run in runs), key=lambda t: t.number)
+    if int(parent.data.params.get("child_run_stride", 1)) > 1:  # a sample: all are in a file
+        trials = stored_trials(client, parent) or trials
     return StoredSearch(
         name=name,
         space=space,

@@ -3,7 +3,9 @@
 Layout (docs/architecture.md, "MLflow layout"): one experiment per search name; a parent run with
 the search settings as params, ``hypervolume`` and ``front_size`` as per-generation metric
 steps and the front artifacts at the end; one child run per evaluated design, with its params,
-metrics and the tags ``dse.trial``, ``dse.generation``, ``dse.status`` and ``dse.pareto``.
+metrics and the tags ``dse.trial``, ``dse.generation``, ``dse.status`` and ``dse.pareto`` (in a
+search of more than ``CHILD_RUNS`` designs, for a sample and the front: see
+:func:`child_run_stride`).
 
 A search's start is recoverable: the experiment is tagged with the start token that the
 search's ``search.json`` recorded first (:mod:`dse.ledger`), so a search killed before MLflow
@@ -44,6 +46,25 @@ from dse.tracking_writer import (
 from dse.trial import Trial
 
 START_TAG = "dse.start"  # the experiment's tag naming the start that created it
+CHILD_RUNS = 1000  # child runs a search writes besides its front's
+TRIALS_ARTIFACT = "trials.jsonl"  # a sampled search's every design, written at its end
+
+
+def child_run_stride(budget: int) -> int:
+    """Every how many designs one gets a child run: all of them up to ``CHILD_RUNS`` designs;
+    beyond, an even sample of about ``CHILD_RUNS`` plus the final front. A child run costs the
+    store milliseconds and the UI lists every run, so 20 000 of them made MLflow, not the
+    search, what a hardware-only search waited for; the designs are all in the ledger and, at
+    the end, in the parent run's ``trials.jsonl``, which ``dse front`` and ``dse export`` read."""
+    return max(1, -(-budget // CHILD_RUNS))
+
+
+def front_sample(front: Sequence[Trial]) -> list[Trial]:
+    """The front's designs that get child runs: all of them, or ``CHILD_RUNS`` evenly spread
+    over a larger front (a problem whose every design is non-dominated has one)."""
+    if len(front) <= CHILD_RUNS:
+        return list(front)
+    return [front[i * len(front) // CHILD_RUNS] for i in range(CHILD_RUNS)]
 
 
 @dataclass(frozen=True)

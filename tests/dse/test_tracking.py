@@ -10,7 +10,12 @@ from pathlib import Path
 from subprocess import PIPE
 from typing import Any
 
+import pytest
+
+from dse import tracking
 from dse.mlflow_client import client_for
+from dse.search import SearchRequest, run_search
+from dse.store import load_search
 from dse.tracking_writer import RunWriter
 from dse.trial import Trial
 from tests.support.cli import read_ledger, search_args, start_dse
@@ -88,3 +93,31 @@ def test_two_first_searches_on_a_fresh_store_both_run(
         _, stderr = search.communicate(timeout=600)
         assert search.returncode == 0, stderr
     assert all(len(read_ledger(tmp_path, name)) == 10 for name in ("left", "right"))
+
+
+def test_a_search_past_its_child_runs_logs_a_sample_and_the_front_and_keeps_every_design(
+    write_space: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracking, "CHILD_RUNS", 8)  # a budget of 40: every 5th design
+    request = SearchRequest(
+        name="many",
+        space_path=write_space("zdt1", n_var=3),
+        budget=40,
+        population=10,
+        workers=1,
+        runs_dir=tmp_path / "runs",
+        progress=False,
+    )
+    result = run_search(request)
+    stored = load_search(result.settings.tracking_uri, "many")
+    assert [t.number for t in stored.trials] == list(range(40))  # from trials.jsonl
+    assert [t.metrics for t in stored.trials] == [t.metrics for t in result.trials]
+    front = [t.number for t in tracking.front_sample(result.front)]
+    assert set(stored.run_ids) == set(range(0, 40, 5)) | set(front)
+    client = client_for(result.settings.tracking_uri)
+    pareto = {
+        n
+        for n, run in stored.run_ids.items()
+        if client.get_run(run).data.tags["dse.pareto"] == "true"
+    }
+    assert pareto == set(front)
