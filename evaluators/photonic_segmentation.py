@@ -65,7 +65,7 @@ class PhotonicSegmentationEvaluator:
         the ``threads`` option when it is set."""
         if self.options.threads is not None:
             torch.set_num_threads(self.options.threads)
-        self._data = self.options.load_data()
+        self._data = self.options.load_data(classes_only=self.options.hardware_only)
         if not self.options.hardware_only:
             self.fidelity.setup()
 
@@ -84,9 +84,10 @@ class PhotonicSegmentationEvaluator:
         with option ``retrain`` the design is trained standalone, whatever the fidelity."""
         design = Design.resolve(params, self.options)
         fidelity = self._fidelity("standalone") if self.options.retrain else self.fidelity
-        network = fidelity.network(design, self.data)
-        result = score(network, design, self.options, self.data)
-        cost = fidelity.cost(int(self.data.train_images.shape[0]))
+        data = self.options.load_data() if self.options.hardware_only else self.data
+        network = fidelity.network(design, data)
+        result = score(network, design, self.options, data)
+        cost = fidelity.cost(int(data.train_images.shape[0]))
         described = {**self.describe(), "training_cost_images": asdict(cost)}
         export_design(out_dir, network, design, result, self.options.input_shape, described)
 

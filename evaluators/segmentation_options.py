@@ -94,13 +94,16 @@ class SegmentationOptions(Options):
         height, width = self.image_size
         return (1, 3, height, width)
 
-    def load_data(self) -> SegmentationData:
-        """The data set these options name (what prepare and every worker load once)."""
+    def load_data(self, classes_only: bool = False) -> SegmentationData:
+        """The data set these options name (what prepare and every worker load once); with
+        ``classes_only`` one image of each split, for work that needs the classes and not the
+        images (costing networks: generating a hardware-only worker's scenes took a minute)."""
+        few = 1 if classes_only else None
         return load_dataset(
             self.dataset,
             data_root=self.data_root,
             image_size=self.image_size,
             seed=self.seed,
-            num_train=self.num_train,
-            num_val=self.num_val,
+            num_train=few or self.num_train,
+            num_val=few or self.num_val,
         )

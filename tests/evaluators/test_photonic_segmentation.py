@@ -54,6 +54,7 @@ def test_hardware_only_trains_nothing_and_follows_the_hardware(one_thread: None)
     cheaper = evaluator.evaluate({**DESIGN, "hw.bits": 3})
     assert faster["throughput_fps"] > base["throughput_fps"]
     assert cheaper["energy_uj"] < base["energy_uj"]
+    assert len(evaluator.data.train_images) == 1  # a worker needs the classes, not the scenes
 
 
 def test_hardware_only_costs_each_network_as_the_full_path_does(one_thread: None) -> None:
