@@ -146,6 +146,7 @@ def test_gp_hands_a_long_history_to_nsga2_which_picks_parents_from_all_of_it(
     assert best <= parents and len(parents) == 8
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 @pytest.mark.parametrize(
     ("name", "sampler"),
     [("nsga2", optuna.samplers.NSGAIISampler), ("nsga3", optuna.samplers.NSGAIIISampler)],
