@@ -27,10 +27,10 @@ from typing import Any
 import torch
 
 from evaluators.data import SegmentationData
-from evaluators.design import Design, hardware_of
+from evaluators.design import Design, build_config, hardware_of
 from evaluators.export import export_design
 from evaluators.fidelities import FIDELITIES, Fidelity
-from evaluators.network import NetworkConfig, build_network
+from evaluators.network import NetworkConfig
 from evaluators.scoring import NetworkCost, score
 from evaluators.segmentation_options import EvaluatorOptionsError, SegmentationOptions
 from evaluators.training import resolve_device
@@ -111,7 +111,7 @@ class PhotonicSegmentationEvaluator:
         recent ``NETWORK_COSTS`` networks are kept)."""
         cost = self._network_costs.pop(network, None)
         if cost is None:
-            untrained = build_network(network, self.data.num_classes, seed=self.options.seed)
+            untrained = build_config(network, self.data.num_classes, self.options.seed)
             cost = NetworkCost.of(untrained, self.options)
         if len(self._network_costs) >= NETWORK_COSTS:
             del self._network_costs[next(iter(self._network_costs))]

@@ -77,7 +77,7 @@ class Standalone(Fidelity):
         relevant = {name: getattr(options, name) for name in KEYED_OPTIONS}
         if options.finetune_epochs:  # noise-aware weights of an older training are not reused
             relevant["noise_aware_format"] = NOISE_AWARE_FORMAT
-        return content_key([WEIGHTS_FORMAT, dict(design.params), relevant])
+        return content_key([WEIGHTS_FORMAT, design.identity, relevant])
 
     def cost(self, train_images: int) -> Cost:
         options = self.options

@@ -20,6 +20,7 @@ from evaluators.data import SegmentationData
 from evaluators.design import Design, hardware_of, noise_of
 from evaluators.fidelities.base import Cost, Fidelity, register_fidelity
 from evaluators.keys import content_key
+from evaluators.network import FAMILY
 from evaluators.segmentation_options import EvaluatorOptionsError, SegmentationOptions
 from evaluators.supernet import (
     Supernet,
@@ -59,6 +60,11 @@ class Inherited(Fidelity):
             self._supernet = load_supernet(Path(self.options.supernet_path))
 
     def network(self, design: Design, data: SegmentationData) -> nn.Module:
+        if design.network.model != FAMILY:
+            raise EvaluatorOptionsError(
+                f"arch.model={design.network.model!r}: fidelity {self.options.fidelity!r} covers"
+                " the project's network family only; use fidelity: standalone for it"
+            )
         network = self.supernet.network(design.params)
         recalibrate_bn(network, recalibration_images(data, self.options.recalibration_images))
         return network

@@ -9,6 +9,7 @@ from evaluators.network.blocks import BLOCKS, register_block
 from evaluators.network.config import (
     ARCH_PARAMS,
     DEFAULT_SPACE,
+    FAMILY,
     NetworkConfig,
     NetworkConfigError,
     StageConfig,
@@ -19,6 +20,7 @@ __all__ = [
     "ARCH_PARAMS",
     "BLOCKS",
     "DEFAULT_SPACE",
+    "FAMILY",
     "NetworkConfig",
     "NetworkConfigError",
     "SegmentationNet",

@@ -7,6 +7,9 @@ starting with a stride-2 transition, so the total downsampling factor is ``2 ** 
 keeps per-stage compute roughly level.
 
 ``arch.block`` and ``arch.iterations`` set every stage at once; ``arch.stageN.*`` overrides one.
+``arch.model`` picks the network itself: ``family`` (the default) is this family; any other value
+(a published network of :mod:`evaluators.zoo`, or a user's ``module:factory``) is built there and
+ignores the family's other ``arch.*`` params, which a search space mixing both still samples.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from evaluators.options import FieldSpec, OptionError, Spec, check, coerce
 
 PREFIX = "arch."
 NUM_STAGES = 3
+FAMILY = "family"
+"""``arch.model`` of this network family (the default); other values name evaluators.zoo's."""
 
 
 class NetworkConfigError(OptionError):
@@ -45,6 +50,7 @@ ARCH_PARAMS: dict[str, FieldSpec] = {
     f"{PREFIX}iterations": _ITERATIONS,
     **{_stage_key(s, "block"): _BLOCK for s in range(1, NUM_STAGES + 1)},
     **{_stage_key(s, "iterations"): _ITERATIONS for s in range(1, NUM_STAGES + 1)},
+    f"{PREFIX}model": _param(str, unit="family, a published network's name or module:factory"),
 }
 """The ``arch.*`` design parameters, validated like every option (:mod:`evaluators.options`)."""
 
@@ -71,6 +77,7 @@ class NetworkConfig:
     kernel_size: int = 3
     stages: tuple[StageConfig, ...] = field(default=(StageConfig(),) * NUM_STAGES)
     anytime: bool = False  # train intermediate heads too; inference uses the final output only
+    model: str = FAMILY  # another value: a network of evaluators.zoo, the rest unused
 
     @property
     def stage_widths(self) -> tuple[int, ...]:
@@ -96,6 +103,8 @@ class NetworkConfig:
             value = coerce(spec, value, key, NetworkConfigError)
             check(spec, value, key, NetworkConfigError)
             values[key.removeprefix(PREFIX)] = value
+        if values.get("model", FAMILY) != FAMILY:
+            return cls(model=values["model"])  # the family's params do not apply to it
         return cls(
             width=values.get("width", cls.width),
             expansion=values.get("expansion", cls.expansion),
@@ -106,6 +115,8 @@ class NetworkConfig:
 
     def to_params(self) -> dict[str, Any]:
         """The design parameters that rebuild this config (per-stage keys, no shorthands)."""
+        if self.model != FAMILY:
+            return {f"{PREFIX}model": self.model}
         params: dict[str, Any] = {
             f"{PREFIX}width": self.width,
             f"{PREFIX}expansion": self.expansion,

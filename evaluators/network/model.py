@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from evaluators.network.blocks import BLOCKS
-from evaluators.network.config import NetworkConfig, NetworkConfigError, StageConfig
+from evaluators.network.config import FAMILY, NetworkConfig, NetworkConfigError, StageConfig
 from evaluators.network.layers import ConvBNAct, ScaledHead
 
 RGB_MEAN = (0.485, 0.456, 0.406)  # ImageNet statistics: a neutral, well-known choice
@@ -160,6 +160,10 @@ def build_network(
     if num_classes < 1:
         raise NetworkConfigError(f"num_classes = {num_classes} must be at least 1")
     config = params if isinstance(params, NetworkConfig) else NetworkConfig.from_params(params)
+    if config.model != FAMILY:
+        raise NetworkConfigError(
+            f"arch.model={config.model!r} is not this network family: evaluators.zoo builds it"
+        )
     if seed is None:
         return SegmentationNet(config, num_classes)
     with torch.random.fork_rng(devices=[]):

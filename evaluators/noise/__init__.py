@@ -1,7 +1,9 @@
 """Photonic noise and quantization in the forward pass (docs/photonic-model.md §6, §7).
 
 Every Conv2d/Linear becomes the GEMM Y = W·X of §1 (im2col; D = C_in/g·k² along the wavelengths,
-N = C_out/g on the rows, M = B·H_o·W_o pixels on the columns) and runs, per GEMM tile, as:
+N = C_out/g on the rows, M = B·H_o·W_o pixels on the columns; a ConvTranspose2d the GEMM of its
+col2im form, D = C_in/g, N = C_out/g·k², M = B·H·W input pixels, whose overlap-add is digital) and
+runs, per GEMM tile, as:
 
 1. D is cut into nb = ⌈D/n⌉ blocks of n = N_λ·T (one ADC conversion each); the last block is
    padded with dark channels (no signal, no noise, no crosstalk).
@@ -18,7 +20,7 @@ N = C_out/g on the rows, M = B·H_o·W_o pixels on the columns) and runs, per GE
    ``sigma_out``·n/G ("adc_range", a fraction of the ADC range).
 6. ADC: full scale n/G, q_o = 2^(b_out−1) − 1 levels, clip and round.
 7. Digital accumulation Σ_β s_x·s_w·y_q over blocks, at least in float32, then bias.
-   Everything outside Conv2d/Linear (BN, activations, pooling, adds) stays digital and exact.
+   Everything outside these GEMM layers (BN, activations, pooling, adds) stays digital and exact.
 
 Static errors are drawn once per ``chip_seed`` per physical device and shared by every layer and
 tile using that device; dynamic ones come from a separate ``noise_seed`` stream on the tensor's
@@ -37,7 +39,7 @@ crosstalk is applied on the weight side (exact, C being symmetric); dynamic norm
 
 from .config import HardwareLike, NoiseConfig, NoiseConfigError
 from .convert import attach_noise, detach_noise, photonic_mode
-from .layers import PhotonicConv2d, PhotonicLayer, PhotonicLinear
+from .layers import PhotonicConv2d, PhotonicConvTranspose2d, PhotonicLayer, PhotonicLinear
 from .quant import adc_quantize, dac_quantize
 from .state import NoiseState
 
@@ -47,6 +49,7 @@ __all__ = [
     "NoiseConfigError",
     "NoiseState",
     "PhotonicConv2d",
+    "PhotonicConvTranspose2d",
     "PhotonicLayer",
     "PhotonicLinear",
     "adc_quantize",

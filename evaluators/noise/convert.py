@@ -1,4 +1,4 @@
-"""Turn a float model's Conv2d/Linear layers into photonic ones and back, in place.
+"""Turn a float model's Conv2d/ConvTranspose2d/Linear layers into photonic ones and back, in place.
 
 Conversion swaps ``__class__``: parameters, buffers, hooks and state_dict keys stay the very same
 objects, so an optimizer built before conversion keeps training the converted model.
@@ -13,13 +13,20 @@ from typing import cast
 from torch import nn
 
 from .config import NoiseConfig
-from .layers import PHOTONIC_ATTRIBUTES, PhotonicConv2d, PhotonicLayer, PhotonicLinear
+from .layers import (
+    PHOTONIC_ATTRIBUTES,
+    PhotonicConv2d,
+    PhotonicConvTranspose2d,
+    PhotonicLayer,
+    PhotonicLinear,
+)
 from .state import NoiseState
 
 __all__ = ["attach_noise", "detach_noise", "photonic_mode"]
 
 _PHOTONIC_CLASS: dict[type[nn.Module], type[PhotonicLayer]] = {
     nn.Conv2d: PhotonicConv2d,
+    nn.ConvTranspose2d: PhotonicConvTranspose2d,
     nn.Linear: PhotonicLinear,
 }
 """Exact float class -> photonic subclass. Other subclasses keep their own forward, untouched."""

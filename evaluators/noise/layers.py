@@ -1,4 +1,5 @@
-"""Conv2d and Linear that run on the photonic tile model when a noise state is attached.
+"""Conv2d, ConvTranspose2d and Linear that run on the photonic tile model when a noise state is
+attached.
 
 Without a state they are their parents, call for call (float training, jit tracing, the cost
 model's fx tracing). With one, the layer becomes the GEMM of docs/photonic-model.md §1 and runs
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterator
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +27,13 @@ from torch import nn
 from .state import NoiseState, cached
 from .tiling import WeightTiles, needs_graph, prepare_weights, tile_matmul
 
-__all__ = ["PHOTONIC_ATTRIBUTES", "PhotonicConv2d", "PhotonicLayer", "PhotonicLinear"]
+__all__ = [
+    "PHOTONIC_ATTRIBUTES",
+    "PhotonicConv2d",
+    "PhotonicConvTranspose2d",
+    "PhotonicLayer",
+    "PhotonicLinear",
+]
 
 _CACHE_ATTRIBUTE = "_noise_cache"
 PHOTONIC_ATTRIBUTES = ("noise_state", _CACHE_ATTRIBUTE)
@@ -108,7 +116,7 @@ class PhotonicLayer(nn.Module):
             return super().forward(input)
         if not needs_graph(input, self.weight):
             return self.photonic_forward(state, input)
-        blocks = math.ceil(self.weight[0].numel() / state.config.fan_in)
+        blocks = math.ceil(self.gemm_fan_in() / state.config.fan_in)
         if self.output_elements(input) * blocks <= GRAPH_CONVERSIONS:
             return self.photonic_forward(state, input)  # the tile, differentiated
         with torch.no_grad():
@@ -121,8 +129,12 @@ class PhotonicLayer(nn.Module):
         raise NotImplementedError
 
     def output_elements(self, input: torch.Tensor) -> int:
-        """Elements of the layer's output for ``input``, without computing it."""
+        """Elements of the layer's GEMM output for ``input``, without computing it."""
         raise NotImplementedError
+
+    def gemm_fan_in(self) -> int:
+        """D: the products each GEMM output sums (before blocking into conversions)."""
+        return self.weight[0].numel()  # Conv2d: C_in/g·k², Linear: in_features
 
     def noise_cache(self) -> dict[Hashable, torch.Tensor]:
         """Static tensors of this layer (chip offsets expanded to its shapes), filled lazily."""
@@ -238,3 +250,54 @@ class PhotonicLinear(PhotonicLayer, nn.Linear):
 
     def output_elements(self, input: torch.Tensor) -> int:
         return input.numel() // self.in_features * self.out_features
+
+
+class PhotonicConvTranspose2d(PhotonicLayer, nn.ConvTranspose2d):
+    """nn.ConvTranspose2d as the GEMM the cost model maps (``deconv``: N = C_out/g·k²,
+    D = C_in/g, M = B·H·W, one column per input pixel), then col2im: the overlap-add of the
+    kernel windows into the output is digital, after the converters."""
+
+    def forward(self, input: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        if self.noise_state is None:
+            return nn.ConvTranspose2d.forward(self, input, output_size)
+        if output_size is not None:
+            raise ValueError(
+                "PhotonicConvTranspose2d: output_size is not simulated; set output_padding"
+            )
+        return PhotonicLayer.forward(self, input)
+
+    def photonic_forward(self, state: NoiseState, input: torch.Tensor) -> torch.Tensor:
+        if input.dim() == 3:  # unbatched (C, H, W), as nn.ConvTranspose2d accepts
+            return self.photonic_forward(state, input.unsqueeze(0)).squeeze(0)
+        groups, per_group = self.groups, self.in_channels // self.groups
+        weight = self.weight.reshape(groups, per_group, -1).transpose(1, 2)
+        columns = input.unflatten(1, (groups, per_group))  # (B, g, C_in/g, H, W)
+        out = self._photonic_gemm(state, weight, columns, 1, signed_input(input))
+        batch, _, height, width = input.shape
+        out = F.fold(
+            out.reshape(batch, -1, height * width),
+            self._output_shape(height, width),
+            self.kernel_size,
+            dilation=self.dilation,
+            padding=cast(tuple[int, int], self.padding),  # never a string on a transposed conv
+            stride=self.stride,
+        )
+        return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
+
+    def output_elements(self, input: torch.Tensor) -> int:
+        images = input.shape[0] if input.dim() == 4 else 1
+        kernel = self.kernel_size[0] * self.kernel_size[1]
+        return images * self.out_channels * kernel * input.shape[-2] * input.shape[-1]
+
+    def gemm_fan_in(self) -> int:
+        return self.in_channels // self.groups
+
+    def _output_shape(self, height: int, width: int) -> tuple[int, int]:
+        """H_out, W_out of nn.ConvTranspose2d: (H−1)·s − 2p + d·(k−1) + output_padding + 1."""
+        sizes = []
+        for index, size in enumerate((height, width)):
+            stride, pad = self.stride[index], cast(tuple[int, int], self.padding)[index]
+            dilation, kernel = self.dilation[index], self.kernel_size[index]
+            extra = self.output_padding[index]
+            sizes.append((size - 1) * stride - 2 * pad + dilation * (kernel - 1) + extra + 1)
+        return sizes[0], sizes[1]

@@ -14,12 +14,13 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from evaluators.network import NetworkConfig
+from evaluators.network import FAMILY, NetworkConfig
 from evaluators.supernet.domains import Domain, parse_domains
 from evaluators.supernet.errors import SupernetError
 
 ARCH, HARDWARE = "arch.", "hw."
 ANYTIME = "arch.anytime"
+MODEL = "arch.model"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,12 @@ class SupernetSpace:
         """Read the plain-data domains ``prepare`` receives; fail in one line on a bad one."""
         parsed = parse_domains(domains)
         arch = {k: d for k, d in sorted(parsed.items()) if k.startswith(ARCH)}
+        if MODEL in arch and set(arch[MODEL].values()) != {FAMILY}:
+            others = ", ".join(str(v) for v in arch[MODEL].values() if v != FAMILY)
+            raise SupernetError(
+                f"{MODEL}: a supernet covers the project's network family only, not {others};"
+                " use fidelity: standalone for a space with other networks"
+            )
         for key, domain in arch.items():
             if domain.type == "float":
                 raise SupernetError(f"{key}: a network parameter cannot have a float domain")

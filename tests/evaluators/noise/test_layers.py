@@ -49,6 +49,16 @@ def test_output_elements_match_the_forward(layer: nn.Module, shape: tuple[int, .
         assert layer.output_elements(x) == layer(x).numel()
 
 
+def test_a_transposed_conv_counts_its_gemm_outputs_before_the_overlap_add() -> None:
+    """N = C_out·k² rows per input pixel (the cost model's ``deconv``), and D = C_in/g."""
+    layer = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+    with photonic_mode(layer, NoiseConfig()):
+        assert isinstance(layer, photonic_layers.PhotonicConvTranspose2d)
+        x = torch.randn(2, 4, 5, 7)
+        assert layer(x).shape == (2, 6, 10, 14)
+        assert layer.output_elements(x) == 2 * 6 * 9 * 5 * 7 and layer.gemm_fan_in() == 2
+
+
 def test_layers_over_the_graph_cap_take_float_gradients(monkeypatch: pytest.MonkeyPatch) -> None:
     conv = nn.Conv2d(3, 4, 3, padding=1)
     x = torch.randn(2, 3, 8, 8, requires_grad=True)

@@ -24,6 +24,10 @@ LAYERS = {
     "reflect_padding": lambda: nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect"),
     "pointwise_no_bias": lambda: nn.Conv2d(30, 9, 1, bias=False),
     "linear": lambda: nn.Linear(30, 7),
+    "transposed": lambda: nn.ConvTranspose2d(6, 5, 3, stride=2, padding=1, output_padding=1),
+    "transposed_grouped_dilated": lambda: nn.ConvTranspose2d(
+        8, 4, 2, stride=2, dilation=2, groups=2, bias=False
+    ),
 }
 
 

@@ -38,6 +38,10 @@ def test_space_resolves_capacity_and_stage_choices() -> None:
             "arch.block='dense': one of standard",
         ),
         ({"hw.bits": {"type": "int", "low": 8, "high": 2}}, "hw.bits: needs numbers low <= high"),
+        (
+            {"arch.model": {"type": "categorical", "choices": ["family", "enet"]}},
+            "arch.model: a supernet covers the project's network family only, not enet",
+        ),
     ],
 )
 def test_bad_domains_fail_in_one_line_naming_the_key(domains: dict[str, Any], message: str) -> None:
