@@ -22,10 +22,18 @@ from evaluators.fidelities.training import WeightCache, train_in_two_phases
 from evaluators.keys import content_key
 from evaluators.segmentation_options import SegmentationOptions
 
+HW = "hw."
+
 WEIGHTS_FORMAT = 1  # bump when training changes so stale cached weights are not reused
+FLOAT_FORMAT = 2
+"""Float-only keys: 2, without the design's hardware (e4efe8a's keys held it: one float training
+per hardware variant of a network)."""
 NOISE_AWARE_FORMAT = 2
 """Bump when noise-aware fine-tuning changes (keys of float-only weights stay): 2, its gradient
 norm clipped, non-finite steps skipped (:func:`evaluators.accuracy.finetune_noise_aware`)."""
+HARDWARE_OPTIONS = ("noise", "hardware")
+"""What only the noise-aware phase reads: float weights are filed without it (and without the
+design's ``hw.*`` params), so every hardware variant of a network shares one float training."""
 KEYED_OPTIONS = (  # everything training reads, besides the design itself
     "dataset",
     "data_root",
@@ -75,9 +83,14 @@ class Standalone(Fidelity):
     def key(self, design: Design, options: SegmentationOptions | None = None) -> str:
         options = options or self.options
         relevant = {name: getattr(options, name) for name in KEYED_OPTIONS}
+        identity = design.identity
         if options.finetune_epochs:  # noise-aware weights of an older training are not reused
             relevant["noise_aware_format"] = NOISE_AWARE_FORMAT
-        return content_key([WEIGHTS_FORMAT, design.identity, relevant])
+        else:  # float training never meets the hardware
+            relevant = {k: v for k, v in relevant.items() if k not in HARDWARE_OPTIONS}
+            identity = {k: v for k, v in identity.items() if not k.startswith(HW)}
+            relevant["float_format"] = FLOAT_FORMAT
+        return content_key([WEIGHTS_FORMAT, identity, relevant])
 
     def cost(self, train_images: int) -> Cost:
         options = self.options

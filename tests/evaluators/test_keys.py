@@ -34,12 +34,18 @@ def test_content_key_is_a_hash_of_sorted_json() -> None:
     assert len(content_key([])) == 24
 
 
-def test_keys_are_those_of_the_release_before_the_fidelity_redesign() -> None:
-    """Computed with e4efe8a's ``SegmentationOptions.training_key``: float-trained weights
-    cached before the redesign are still found."""
+def test_float_weights_are_filed_without_the_hardware() -> None:
+    """FLOAT_FORMAT 2: e4efe8a's key of these options was 3e3b6d1d452bc11344e36ccd, with the
+    design's hw.* params in it; now every hardware variant of a network shares its float
+    training, and the key is pinned so that caches stay valid."""
     options = SegmentationOptions.create(**{**OPTIONS, "finetune_epochs": 0})
     design = Design.resolve(DESIGN, options)
-    assert Standalone(options).key(design) == "3e3b6d1d452bc11344e36ccd"
+    other_chip = Design.resolve({**DESIGN, "hw.bits": 4, "hw.adc_bits": 5}, options)
+    other_noise = SegmentationOptions.create(**{**OPTIONS, "finetune_epochs": 0, "noise": {}})
+    key = Standalone(options).key(design)
+    assert key == Standalone(options).key(other_chip) == Standalone(other_noise).key(design)
+    assert key != Standalone(options).key(Design.resolve({**DESIGN, "arch.width": 16}, options))
+    assert key == "7d5636a4223e856f0a634148"
 
 
 def test_supernets_of_an_unclipped_noise_phase_are_not_reused() -> None:
@@ -59,7 +65,9 @@ def test_noise_aware_weights_of_an_older_fine_tuning_are_not_reused() -> None:
 
 
 def test_an_integral_float_option_keeps_its_key() -> None:
-    """``lr: 1`` read from YAML stays the int it was, so its key is the one e4efe8a gave it."""
-    options = SegmentationOptions.create(**{**OPTIONS, "finetune_epochs": 0}, lr=1)
+    """``lr: 1`` read from YAML stays the int it was (its key is not that of ``lr: 1.0``)."""
+    options = SegmentationOptions.create(**OPTIONS, lr=1)
     assert options.lr == 1 and isinstance(options.lr, int)
-    assert Standalone(options).key(Design.resolve(DESIGN, options)) == "42981a59831d07173d94f93e"
+    as_float = SegmentationOptions.create(**OPTIONS, lr=1.0)
+    design = Design.resolve(DESIGN, options)
+    assert Standalone(options).key(design) != Standalone(as_float).key(design)
