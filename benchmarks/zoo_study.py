@@ -1,0 +1,234 @@
+"""Which segmentation networks suit a photonic accelerator: the zoo beside the searched family.
+
+Every network (the published ones of ``evaluators.zoo``, and family designs: the best ``--top``
+of ``--front``, a ``dse front --format json`` file, else of the CamVid reference table) is trained
+once in float with one recipe (``RECIPE``, the CamVid reference's; ``--option`` overrides), then,
+on one accelerator per precision (``--bits``: DAC and ADC bits both; the rest of the hardware the
+evaluator's defaults, so every network meets the same chip), it is scored on the validation split:
+
+- ``miou_noisy``: its float weights under the chip's noise (``noise_samples`` chips: mean and
+  spread), ``miou_tuned``: after ``finetune_epochs`` noise-aware on that chip, ``miou_clean``;
+- its cost there (throughput, energy, array utilization) and on the digital reference;
+- properties that may explain its loss under noise: the MAC-weighted reduction length per output
+  (D, the products each output sums before the digital accumulation), the depthwise share of MACs,
+  GEMM layers, residual adds per GEMM layer, and the crest factor (max / RMS) of the GEMM inputs
+  on a few validation frames (block floating point scales each block by its largest value).
+
+Rows go to ``--out`` (JSON) as they finish, so a run resumes; ``--report`` writes the table, the
+Spearman correlations of each property with the loss under noise (bootstrap 90 % interval over the
+networks) and a figure (loss against energy). Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/zoo_study.py --out benchmarks/reference/zoo_study.json \\
+        --report runs/zoo/report.md --figure runs/zoo/drop_vs_energy.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from benchmark_support import machine, publish
+from camvid_reference import RECIPE, TABLE, code_commit, space_options
+from scipy import stats
+
+from dse.design import parse_overrides
+from evaluators.data import to_model_input
+from evaluators.design import Design
+from evaluators.hardware import LayerSpec, extract_layers
+from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
+from evaluators.zoo import MODELS
+
+COSTS = ("throughput_fps", "energy_uj", "utilization", "latency_ms", "macs", "params")
+DIGITAL = ("digital_throughput_fps", "digital_energy_uj")
+PROPERTIES = ("reduction_d", "depthwise_share", "gemm_layers", "adds_per_gemm", "crest_factor")
+CREST_FRAMES = 8
+
+
+def networks(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Name -> arch params: every zoo network, then the family designs asked for."""
+    chosen = {name: {"arch.model": name} for name in args.models}
+    if args.front is not None:
+        rows = json.loads(args.front.read_text())
+        source = "front"
+    else:
+        rows = [{**r["params"], "miou": r["miou"]} for r in json.loads(TABLE.read_text())["rows"]]
+        source = "reference"
+    best = sorted(rows, key=lambda row: -row["miou"])[: args.top]
+    for rank, row in enumerate(best):
+        arch = {k: v for k, v in row.items() if k.startswith("arch.")}
+        chosen[f"family-{source}-{rank}"] = arch
+    return chosen
+
+
+def properties(evaluator: PhotonicSegmentationEvaluator, design: Design) -> dict[str, float]:
+    """Network properties of the trained float network (see the module docstring)."""
+    network = evaluator.fidelity.network(design, evaluator.data)
+    layers = extract_layers(network, evaluator.options.input_shape)
+    gemms = [layer for layer in layers if layer.macs > 0]
+    macs = np.array([layer.macs for layer in gemms], dtype=float)
+    depthwise = sum(layer.macs for layer in gemms if layer.op.startswith("dwconv"))
+    return {
+        "reduction_d": float(np.average([layer.gemm_d for layer in gemms], weights=macs)),
+        "depthwise_share": depthwise / macs.sum(),
+        "gemm_layers": float(len(gemms)),
+        "adds_per_gemm": sum(layer.op == "add" for layer in layers) / len(gemms),
+        "crest_factor": crest_factor(network, evaluator.data.val_images[:CREST_FRAMES], gemms),
+    }
+
+
+def crest_factor(network: torch.nn.Module, images: torch.Tensor, gemms: list[LayerSpec]) -> float:
+    """Mean over GEMM layers of max |x| / RMS(x) of the layer's input on ``images``."""
+    ratios: list[float] = []
+    modules = {layer.module for layer in gemms}
+
+    def record(_: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        x = inputs[0].detach().float()
+        ratios.append(float(x.abs().max() / x.square().mean().sqrt().clamp_min(1e-12)))
+
+    hooks = [
+        m.register_forward_pre_hook(record) for n, m in network.named_modules() if n in modules
+    ]
+    with torch.no_grad():
+        network(to_model_input(images))
+    for hook in hooks:
+        hook.remove()
+    return float(np.mean(ratios))
+
+
+def measure(
+    name: str, arch: Mapping[str, Any], bits: int, options: dict[str, Any]
+) -> dict[str, Any]:
+    """One network on the ``bits``-bit chip: scores before and after noise-aware tuning, costs."""
+    params = {**arch, "hw.bits": bits, "hw.adc_bits": bits}
+    start = time.perf_counter()
+    before = PhotonicSegmentationEvaluator(**{**options, "finetune_epochs": 0})
+    before.setup()
+    noisy = before.evaluate(params)
+    row: dict[str, Any] = {"network": name, "bits": bits, "design": params}
+    row.update(miou_noisy=noisy["miou"], miou_noisy_std=noisy["miou_std"])
+    row.update(miou_clean=noisy["miou_clean"], **{k: noisy[k] for k in (*COSTS, *DIGITAL)})
+    row.update(properties(before, Design.resolve(params, before.options)))
+    after = PhotonicSegmentationEvaluator(**options)
+    tuned = after.evaluate(params)  # the float phase comes from the cache `before` filled
+    row.update(miou_tuned=tuned["miou"], miou_tuned_std=tuned["miou_std"])
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def spearman(x: Sequence[float], y: Sequence[float], resamples: int = 2000) -> str:
+    """Spearman rho with a bootstrap 90 % interval over the networks."""
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(a) < 4:
+        return f"n/a ({len(a)} networks)"
+    rng = np.random.default_rng(0)
+    draws = [stats.spearmanr(a[i], b[i]).statistic
+             for i in (rng.integers(0, len(a), len(a)) for _ in range(resamples))]  # fmt: skip
+    low, high = np.nanpercentile(draws, [5, 95])
+    return f"{stats.spearmanr(a, b).statistic:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def render(rows: list[dict[str, Any]], command: str, recipe: Mapping[str, Any]) -> str:
+    precisions = sorted({r["bits"] for r in rows})
+    lines = [
+        f"Command: `{command}`",
+        f"Machine: {machine()}",
+        f"Recipe: {json.dumps(recipe, sort_keys=True)}",
+        "",
+        "| network | bits | params | MACs | float mIoU | noisy mIoU (spread) | after tuning"
+        " | throughput fps | energy uJ | utilization | digital fps | digital uJ |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(rows, key=lambda r: (r["network"], r["bits"])):
+        lines.append(
+            f"| {r['network']} | {r['bits']} | {r['params']:.3g} | {r['macs']:.3g}"
+            f" | {r['miou_clean']:.3f} | {r['miou_noisy']:.3f} ({r['miou_noisy_std']:.3f})"
+            f" | {r['miou_tuned']:.3f} ({r['miou_tuned_std']:.3f}) | {r['throughput_fps']:.3g}"
+            f" | {r['energy_uj']:.3g} | {r['utilization']:.2f}"
+            f" | {r['digital_throughput_fps']:.3g} | {r['digital_energy_uj']:.3g} |"
+        )
+    lines += [
+        "",
+        "Spearman rho [bootstrap 90 %] of each property with the loss under noise"
+        " (float mIoU - noisy mIoU, before tuning), over the networks:",
+        "",
+        "| property | " + " | ".join(f"{b} bits" for b in precisions) + " |",
+        "|---|" + "---|" * len(precisions),
+    ]
+    for name in PROPERTIES:
+        cells = []
+        for bits in precisions:
+            at = [r for r in rows if r["bits"] == bits]
+            cells.append(spearman([r[name] for r in at], [loss(r) for r in at]))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def loss(row: Mapping[str, Any]) -> float:
+    return float(row["miou_clean"] - row["miou_noisy"])
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Loss under noise against energy per inference, one marker per precision."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for bits, marker in zip(sorted({r["bits"] for r in rows}), "os^vD", strict=False):
+        at = [r for r in rows if r["bits"] == bits]
+        axes.scatter([r["energy_uj"] for r in at], [loss(r) for r in at], marker=marker,
+                     label=f"{bits} bits")  # fmt: skip
+        for r in at:
+            axes.annotate(r["network"], (r["energy_uj"], loss(r)), fontsize=7)
+    axes.set(xscale="log", xlabel="energy per inference (uJ)", ylabel="float - noisy mIoU")
+    axes.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", default=sorted(MODELS))
+    parser.add_argument("--front", type=Path, default=None, help="dse front --format json")
+    parser.add_argument("--top", type=int, default=3, help="family designs, by miou")
+    parser.add_argument("--bits", type=int, nargs="*", default=[4, 6, 8])
+    parser.add_argument("--option", nargs="*", default=[], help="evaluator option key=value")
+    parser.add_argument("--cache", type=Path, default=Path("runs/cache-zoo"))
+    parser.add_argument("--out", type=Path, default=Path("runs/zoo/zoo_study.json"))
+    parser.add_argument("--report", type=Path, default=None)
+    parser.add_argument("--figure", type=Path, default=None)
+    args = parser.parse_args(argv)
+    base, _ = space_options()
+    recipe = {**base, **RECIPE, **parse_overrides(args.option)}
+    options = {**recipe, "threads": 1, "cache_dir": str(args.cache)}
+    rows: list[dict[str, Any]] = json.loads(args.out.read_text()) if args.out.exists() else []
+    done = {(r["network"], r["bits"]) for r in rows}
+    print(f"machine: {machine()}", file=sys.stderr)
+    for name, arch in networks(args).items():
+        for bits in args.bits:
+            if (name, bits) in done:
+                continue
+            row = measure(name, arch, bits, options)
+            rows.append({**row, "code_commit": code_commit(), "date": time.strftime("%Y-%m-%d")})
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(rows, indent=1) + "\n")
+            print(f"{name} {bits} bits: {loss(row):.3f} lost in {row['seconds']:.0f} s",
+                  file=sys.stderr)  # fmt: skip
+    command = shlex.join([sys.executable, *(argv or sys.argv)])
+    publish(render(rows, command, recipe), args.report)
+    if args.figure is not None:
+        plot(rows, args.figure)
+
+
+if __name__ == "__main__":
+    main()
