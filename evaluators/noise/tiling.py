@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .config import NoiseConfig
 from .quant import levels, quantize_codes, round_ste
 from .state import NoiseState, cached
 
@@ -33,11 +34,15 @@ class WeightTiles:
     ``out_scale`` (g, nb, N, 1): s_w·y_fs/q_o, taking ADC codes (times s_x) back to signal units.
     ``input_levels``: q of the input DACs the weights were scaled for (unsigned inputs use
     2^b − 1 levels on [0, 1], signed ones 2^(b−1) − 1 per sign).
+    ``folded_std`` (g, nb, N, 1): with ``input_noise: folded``, the std in ADC codes of each
+    conversion's output noise and of what the dynamic input noise gives it (σ_in·q·‖a_r‖),
+    added in variance: one draw per conversion instead of one per input element.
     """
 
     analog: torch.Tensor
     out_scale: torch.Tensor
     input_levels: int
+    folded_std: torch.Tensor | None = None
 
     @property
     def padded_fan_in(self) -> int:
@@ -124,11 +129,22 @@ def prepare_weights(
     analog = _darken_padding(_mix_wavelengths(encoded, state, cache), fan_in, cache)
     full_scale = n / cfg.adc_gain
     q_in, q_out = levels(cfg.input_bits, signed_inputs), levels(cfg.adc_bits)
+    analog = (analog * (q_out / (full_scale * q_in))).transpose(1, 2).contiguous()
+    folded = None
+    if cfg.input_noise == "folded" and cfg.sigma_in:
+        input_variance = analog.square().sum(-1, keepdim=True) * (cfg.sigma_in * q_in) ** 2
+        folded = input_variance.add(output_code_std(cfg) ** 2).sqrt()
     return WeightTiles(
-        analog=(analog * (q_out / (full_scale * q_in))).transpose(1, 2).contiguous(),
+        analog=analog,
         out_scale=(scale * (full_scale / q_out)).transpose(1, 2),
         input_levels=q_in,
+        folded_std=folded,
     )
+
+
+def output_code_std(cfg: NoiseConfig) -> float:
+    """Std of the dynamic output noise per conversion, in ADC codes."""
+    return cfg.output_sigma * levels(cfg.adc_bits) * cfg.adc_gain / cfg.fan_in
 
 
 def needs_graph(*tensors: torch.Tensor) -> bool:
@@ -138,10 +154,15 @@ def needs_graph(*tensors: torch.Tensor) -> bool:
 
 
 def _encode_inputs(
-    blocks: torch.Tensor, state: NoiseState, offsets: torch.Tensor | None, q: int
+    blocks: torch.Tensor,
+    state: NoiseState,
+    offsets: torch.Tensor | None,
+    q: int,
+    dynamic: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(g, nb, n, L) blocks -> (DAC codes plus encoder errors, s_x of shape (g, nb, 1, L)), for
-    input DACs of q levels (signed or unsigned: the codes are the same rounding either way).
+    input DACs of q levels (signed or unsigned: the codes are the same rounding either way);
+    ``dynamic`` False: no dynamic noise here (folded into the output noise).
 
     Without autograd, ``blocks`` (a scratch buffer of the caller) is overwritten with the codes.
     """
@@ -154,7 +175,7 @@ def _encode_inputs(
         codes = blocks.mul_(scale.reciprocal().mul_(q)).round_()
     if offsets is not None:
         codes = _add(codes, offsets, cfg.sigma_in_static * q)
-    if cfg.sigma_in:
+    if cfg.sigma_in and dynamic:
         codes = _add(codes, state.noise.normal(tuple(codes.shape), codes), cfg.sigma_in * q)
     return codes, scale
 
@@ -191,12 +212,18 @@ def tile_matmul(
     groups, _, cols = inputs.shape
     n = cfg.fan_in
     blocks = inputs.view(groups, -1, n, cols)
-    codes, scale = _encode_inputs(blocks, state, input_offsets, tiles.input_levels)
+    folded = tiles.folded_std
+    codes, scale = _encode_inputs(
+        blocks, state, input_offsets, tiles.input_levels, dynamic=folded is None
+    )
     sums = torch.matmul(tiles.analog, codes)  # (g, nb, N, L): every block in one product each
     q_out = levels(cfg.adc_bits)
-    if cfg.output_sigma:
+    if folded is not None:  # one draw per conversion carries both noises' variance
         noise = state.noise.normal(tuple(sums.shape), sums)
-        sums = _add(sums, noise, cfg.output_sigma * q_out * cfg.adc_gain / n)
+        sums = sums + noise * folded if needs_graph(sums, folded) else sums.addcmul_(noise, folded)
+    elif cfg.output_sigma:
+        noise = state.noise.normal(tuple(sums.shape), sums)
+        sums = _add(sums, noise, output_code_std(cfg))
     digital = _convert(sums, q_out)
     if needs_graph(digital):
         digital = digital * scale * tiles.out_scale

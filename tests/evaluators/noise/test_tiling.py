@@ -90,6 +90,24 @@ def test_adc_range_output_noise_is_a_fraction_of_the_full_scale() -> None:
     assert out.std().item() == pytest.approx(0.01 * 12 / 2.0, rel=0.05)
 
 
+@pytest.mark.parametrize("blocks", [1, 3])
+def test_folded_input_noise_gives_each_output_the_exact_variance(blocks: int) -> None:
+    """``input_noise: folded`` moves σ_in into each conversion's output noise: per output the
+    same variance as drawing it per input element, beside output noise and across blocks."""
+    torch.manual_seed(0)
+    layer = nn.Linear(12 * blocks, 6, bias=False)
+    x = torch.randn(1, 12 * blocks).expand(6000, -1)
+    exact = replace(IDEAL, sigma_in=0.05, sigma_out=0.02, noise_reuse=1)
+    ideal = infer(layer, x[:1], IDEAL)
+    spreads = {
+        mode: (infer(layer, x, replace(exact, input_noise=mode)) - ideal).std(0)
+        for mode in ("exact", "folded")
+    }
+    assert torch.allclose(spreads["folded"], spreads["exact"], rtol=0.06)
+    without_input = (infer(layer, x, replace(exact, sigma_in=0.0)) - ideal).std(0)
+    assert (spreads["folded"] > 1.2 * without_input).all()  # the input noise is there
+
+
 def test_input_noise_is_relative_to_the_block_full_scale() -> None:
     """Additive σ_in in units of s_x: a block with max 4 gets 4× the noise of a block with max 1."""
     config = replace(IDEAL, sigma_in=0.1, noise_reuse=1)
