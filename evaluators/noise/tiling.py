@@ -133,7 +133,7 @@ def prepare_weights(
     folded = None
     if cfg.input_noise == "folded" and cfg.sigma_in:
         input_variance = analog.square().sum(-1, keepdim=True) * (cfg.sigma_in * q_in) ** 2
-        folded = input_variance.add(output_code_std(cfg) ** 2).sqrt()
+        folded = input_variance.add(output_code_std(cfg) ** 2).clamp_min(1e-24).sqrt()
     return WeightTiles(
         analog=analog,
         out_scale=(scale * (full_scale / q_out)).transpose(1, 2),
