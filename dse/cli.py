@@ -74,7 +74,11 @@ def search(
     ] = None,
     budget: Annotated[int | None, typer.Option(help="Designs to evaluate in total.")] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Parallel evaluators (Ray actors); default: CPU count.")
+        int | None,
+        typer.Option(
+            help="Parallel evaluators (Ray actors); 0: in this process, without Ray (cheap"
+            " evaluators; no crash isolation); default: CPU count."
+        ),
     ] = None,
     optimizer: Annotated[
         str | None, typer.Option(help="nsga2 (default), nsga3, gp, pymoo-nsga2, tpe or random.")
@@ -232,7 +236,11 @@ def verify(
         int | None, typer.Option(help="Verify this many designs spread along the front (all).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Parallel evaluators (Ray actors); default: CPU count.")
+        int | None,
+        typer.Option(
+            help="Parallel evaluators (Ray actors); 0: in this process, without Ray (cheap"
+            " evaluators; no crash isolation); default: CPU count."
+        ),
     ] = None,
     ray_address: Annotated[str | None, typer.Option(help="Join an existing Ray cluster.")] = None,
     allow_target: AllowTargets = None,

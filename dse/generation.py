@@ -6,7 +6,8 @@ ranks best on level k-1's scores, as many as the level's ``promote`` or ``count`
 every stage a (design, level) result already in the ledger is not evaluated again (a resume),
 nor is a design identical to one that already has a working result at that level: the earlier
 result is recorded again under the new design's number, marked ``reused``. Everything else runs
-on Ray, and each result is handed to ``record`` the moment it finishes.
+on the runner (Ray workers, or this process), and each result is handed to ``record`` the moment
+it finishes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from dse.promotion import nsga_order
 from dse.results import Level, Results, params_key
-from dse.runner import Job, RayRunner
+from dse.runner import Job, Runner
 from dse.space import SearchSpace
 from dse.trial import Trial, finished_trial
 
@@ -33,7 +34,7 @@ class GenerationScorer:
         self,
         space: SearchSpace,
         results: Results,
-        runner: Callable[[], RayRunner],
+        runner: Callable[[], Runner],
         record: Record,
         progress: Progress,
     ) -> None:

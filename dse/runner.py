@@ -32,7 +32,7 @@ import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from dse.errors import EvaluatorError, SearchError
 from dse.evaluator import ALLOW_ENV, clean_metrics, describe_error, setup_evaluator
@@ -93,9 +93,10 @@ class EvaluatorWorker:
 
     def evaluate(self, jobs: list[Job]) -> list[Outcome]:
         """Evaluate a batch of designs in order (one Ray call; see ``RayRunner._batch_size``)."""
-        return [self._evaluate_one(job) for job in jobs]
+        return [self.evaluate_one(job) for job in jobs]
 
-    def _evaluate_one(self, job: Job) -> Outcome:
+    def evaluate_one(self, job: Job) -> Outcome:
+        """One design; an exception it raises is its error, not the caller's."""
         start = time.perf_counter()
         try:
             metrics = clean_metrics(self._evaluators[job.level].evaluate(job.params))
@@ -115,6 +116,25 @@ def _limit_threads(threads: int) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(threads)
+
+
+class Runner(Protocol):
+    """What the search loop needs of an evaluation backend; the search owns its life cycle.
+
+    ``connect()`` may start infrastructure early (Ray, while MLflow connects); ``start(options)``
+    sets the evaluators up with every level's options and raises ``EvaluatorError`` when one
+    cannot be; ``run(jobs)`` yields one :class:`Outcome` per job, in any order, as each
+    finishes, never raising for a design's own failure; ``shutdown()`` releases everything and
+    may be called whether or not ``start`` was.
+    """
+
+    def connect(self) -> None: ...
+
+    def start(self, options: Mapping[Level, Mapping[str, Any]]) -> None: ...
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]: ...
+
+    def shutdown(self) -> None: ...
 
 
 class RayRunner:

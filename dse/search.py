@@ -28,6 +28,7 @@ from typing import Any
 
 from dse.agreement import level_agreement
 from dse.artifacts import write_search_artifacts
+from dse.backends import make_runner
 from dse.errors import DseError, SearchError
 from dse.evaluator import build_evaluator, load_target, prepare_options
 from dse.generation import GenerationScorer
@@ -45,7 +46,7 @@ from dse.pareto import (
 from dse.progress import SearchProgress
 from dse.promotion import optimizer_space, told
 from dse.results import Level, Results
-from dse.runner import RayRunner
+from dse.runner import Runner
 from dse.space import SearchSpace, dump_space, load_space, parse_space
 from dse.tracking import TRIALS_ARTIFACT, Tracker, child_run_stride, front_sample
 from dse.trial import Trial
@@ -221,9 +222,9 @@ class Search:
             experiment_id=experiment_id, parent_run_id=parent_run_id
         )
 
-    def _runner(self) -> RayRunner:
+    def _runner(self) -> Runner:
         defaults = self.space.search
-        return RayRunner(
+        return make_runner(
             self.space.evaluator.target,
             workers=_given(self.request.workers, defaults.workers, _cpu_count()),
             ray_address=self.request.ray_address,
@@ -241,7 +242,7 @@ class Search:
                 options[level] = prepare_options(target, level_options, cache, self.space.domains())
         return options
 
-    def _start(self, runner: RayRunner) -> RayRunner:
+    def _start(self, runner: Runner) -> Runner:
         """Prepare the evaluators and set the workers up, once (a resume with nothing left to
         evaluate never does)."""
         if not self._started:
@@ -269,7 +270,7 @@ class Search:
             self.ledger.close()
         return self._finish()
 
-    def _loop(self, runner: RayRunner) -> None:
+    def _loop(self, runner: Runner) -> None:
         settings = self.settings
         optimizer = make_optimizer(
             settings.optimizer,

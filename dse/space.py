@@ -212,7 +212,7 @@ class SearchDefaults(_Strict):
     population: int | None = Field(None, ge=2)
     optimizer: str | None = None
     seed: int | None = None
-    workers: int | None = Field(None, gt=0)
+    workers: int | None = Field(None, ge=0)  # 0: in the driver's process, without Ray
     timeout_s: float | None = Field(None, gt=0)
 
 

@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 
 from dse.agreement import kendall_tau
+from dse.backends import make_runner
 from dse.evaluator import prepare_options
 from dse.mlflow_bulk import FinishedRun
 from dse.mlflow_client import client_for, log_batch
 from dse.pareto import hypervolume, normalize, objective_matrix, pareto_front
-from dse.runner import Job, RayRunner
+from dse.runner import Job
 from dse.store import StoredSearch
 from dse.tracking_writer import RunWriter, finished_run
 from dse.trial import Trial, finished_trial
@@ -66,7 +67,7 @@ def verify_search(
     chosen = spread_along_front(pareto_front(stored.trials, space), stored, top)
     options = {**space.level_options(space.levels[-1]), **space.verify.options}
     prepared = prepare_options(space.evaluator.target, options, cache_dir, space.domains())
-    runner = RayRunner(space.evaluator.target, workers=workers, ray_address=ray_address)
+    runner = make_runner(space.evaluator.target, workers=workers, ray_address=ray_address)
     runner.start({None: prepared})
     try:
         outcomes = {o.number: o for o in runner.run(Job(t.number, t.params) for t in chosen)}

@@ -1,5 +1,8 @@
 """End-to-end searches through the command line: real Ray, real SQLite MLflow, real ledgers.
 
+The searches that measure optimizers against known fronts run in their own process
+(``--workers 0``): they test the search, not Ray, which the other tests here cover.
+
 Budgets and thresholds are stated here and in ``benchmarks/RESULTS.md``: at the budgets below,
 seed 0, both NSGA-II backends reach the stated fraction of the true front's hypervolume
 (normalised to [0, 1] per objective, reference point 1.1), and random search reaches less.
@@ -34,7 +37,7 @@ def fraction_of_true_hypervolume(root: Path, name: str, problem: str, **options:
 
 
 ZDT1 = {"n_var": 5}
-ZDT1_BUDGET = ["--budget", "800", "--population", "40", "--seed", "0", "--workers", "2"]
+ZDT1_BUDGET = ["--budget", "800", "--population", "40", "--seed", "0", "--workers", "0"]
 ZDT1_TARGETS = {"nsga2": 0.6, "pymoo-nsga2": 0.75}
 
 
@@ -78,7 +81,7 @@ def test_dtlz2_three_objectives(
     dse: Dse, write_space: Callable[..., Path], tmp_path: Path, optimizer: str
 ) -> None:
     space = write_space("dtlz2", bounds=[(0, 1)] * 3, **DTLZ2)
-    budget = ["--budget", "600", "--population", "40", "--seed", "0", "--workers", "2"]
+    budget = ["--budget", "600", "--population", "40", "--seed", "0", "--workers", "0"]
     dse("search", str(space), "--name", "dtlz2", "--optimizer", optimizer, "--quiet", *budget)
     reached = fraction_of_true_hypervolume(tmp_path, "dtlz2", "dtlz2", **DTLZ2)
     assert reached >= 0.7, f"{optimizer} reached {reached:.3f}"

@@ -87,9 +87,10 @@ def _number(trial: dict[str, Any]) -> int:
 
 
 def search_args(
-    space: Path, name: str, budget: int, population: int = 10, *extra: str
+    space: Path, name: str, budget: int, population: int = 10, *extra: str, workers: int = 2
 ) -> list[str]:
-    """Arguments of a quiet two-worker ``dse search``."""
+    """Arguments of a quiet ``dse search`` on two Ray workers (``workers`` 0: in its own
+    process, for tests of the search itself rather than of Ray)."""
     return [
         "search",
         str(space),
@@ -101,7 +102,7 @@ def search_args(
         "--population",
         str(population),
         "--workers",
-        "2",
+        str(workers),
         *extra,
     ]
 
