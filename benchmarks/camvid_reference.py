@@ -49,6 +49,9 @@ RECIPE: dict[str, Any] = {
     "noise_samples": 3,
 }
 SCORES = ("miou", "miou_std", "miou_clean")
+UNSTATED = ("threads", "cache_dir", "supernet", "recalibration_images")
+"""Options of the space that standalone training does not read (or that only place the work):
+left out of the table's stated recipe, so a change of the space's supernet keeps the table."""
 
 
 def space_options() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -97,7 +100,7 @@ def main() -> None:
     recipe = {**base, **RECIPE, "threads": 1, "cache_dir": str(args.cache)}
     designs = latin_hypercube(domains, args.designs, args.draw_seed)
     table = read_table()
-    stated = {k: v for k, v in recipe.items() if k not in ("threads", "cache_dir")}
+    stated = {k: v for k, v in recipe.items() if k not in UNSTATED}
     header = {"space": str(SPACE.relative_to(REPO)), "draw": "latin hypercube",
               "draw_seed": args.draw_seed, "recipe": stated}  # fmt: skip
     if table.get("header", header) != header:
