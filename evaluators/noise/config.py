@@ -84,12 +84,13 @@ def _adc_range(fan_in: int, gain: float) -> float:
     return fan_in / gain
 
 
-INPUT_NOISE_MODES = ("exact", "folded")
+INPUT_NOISE_MODES = ("auto", "exact", "folded")
 """How dynamic input-encoder noise is simulated: ``exact`` draws it per element of the unfolded
 input; ``folded`` adds, to each conversion's output noise, the variance the input noise gives that
 conversion (σ_in²·q²·Σ_j a_rj² over the block's weights a_r), so the same marginal noise per
 output costs no draw per input element; it drops the correlation between the rows (output
-channels) that read the same noisy input."""
+channels) that read the same noisy input. ``auto``: folded where no gradient flows (scoring),
+exact where noise-aware training differentiates through it, so training is as it always was."""
 
 OUTPUT_NOISE_MODELS: dict[str, Callable[[int, float], float]] = {
     "sqrt_n": _sqrt_n,
@@ -140,8 +141,9 @@ class NoiseConfig(Options):
     more than the rest of the pipeline per element, so each drawn normal serves about that many
     dynamic-noise samples, at random offsets (``randomness.NoiseSource``); 1 is exact i.i.d.
     ``input_noise`` is one too (``INPUT_NOISE_MODES``): ``folded`` moves the input noise's
-    variance into the output noise of each conversion, which scores a design in about half the
-    time (benchmarks/RESULTS.md, scoring cost).
+    variance into the output noise of each conversion, which cuts the cost of scoring a design
+    by about a third (benchmarks/RESULTS.md, cheaper input noise); ``auto`` does so in scoring
+    only.
     """
 
     label: ClassVar[str] = "noise."
@@ -169,7 +171,7 @@ class NoiseConfig(Options):
     ring_fwhm_nm: float = knob(0.228, 1e-6, 1e3, "nm", "TorchONN ring, Q ~ 6 755")
     fsr_nm: float = knob(20.0, 1e-3, 1e4, "nm", "TorchONN")
     noise_reuse: int = knob(16, 1, 1024, "samples per normal", "simulation knob, not physics")
-    input_noise: str = knob("exact", choices=INPUT_NOISE_MODES, source="simulation knob")
+    input_noise: str = knob("auto", choices=INPUT_NOISE_MODES, source="simulation knob")
 
     @property
     def fan_in(self) -> int:

@@ -136,6 +136,13 @@ class PhotonicLayer(nn.Module):
         """D: the products each GEMM output sums (before blocking into conversions)."""
         return self.weight[0].numel()  # Conv2d: C_in/g·k², Linear: in_features
 
+    def folds_input_noise(self) -> bool:
+        """Whether this call folds the dynamic input noise into the output noise
+        (``NoiseConfig.input_noise``): ``auto`` does in eval mode (scoring), not in training."""
+        assert self.noise_state is not None
+        mode = self.noise_state.config.input_noise
+        return mode == "folded" or (mode == "auto" and not self.training)
+
     def noise_cache(self) -> dict[Hashable, torch.Tensor]:
         """Static tensors of this layer (chip offsets expanded to its shapes), filled lazily."""
         cache: dict[Hashable, torch.Tensor] = self.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
@@ -162,7 +169,7 @@ class PhotonicLayer(nn.Module):
         Linear) of one image, at a time. ``signed`` False: the input holds no negative value, so
         the input DACs use their unsigned range (:func:`signed_input`).
         """
-        tiles = prepare_weights(weight, state, self.noise_cache(), signed)
+        tiles = prepare_weights(weight, state, self.noise_cache(), signed, self.folds_input_noise())
         batch = source.shape[0]
         line_dim = 2 + reduction_dims
         lines, line_width = source.shape[line_dim], math.prod(source.shape[line_dim + 1 :])

@@ -109,9 +109,12 @@ def prepare_weights(
     state: NoiseState,
     cache: dict[Hashable, torch.Tensor],
     signed_inputs: bool = True,
+    fold_input_noise: bool = False,
 ) -> WeightTiles:
     """Block, scale, quantize, perturb and mix (g, N, D) weights; dynamic noise drawn per call.
     ``signed_inputs`` False: the inputs they will meet are non-negative (unsigned input DACs).
+    ``fold_input_noise``: the dynamic input noise goes into :attr:`WeightTiles.folded_std`
+    (``NoiseConfig.input_noise``) instead of being drawn per input element.
 
     Padded slots are zeroed before and after mixing: dark channels carry no encoder noise, leak
     nothing into live ones and pick up no input noise (the weight side stands in for the
@@ -131,7 +134,7 @@ def prepare_weights(
     q_in, q_out = levels(cfg.input_bits, signed_inputs), levels(cfg.adc_bits)
     analog = (analog * (q_out / (full_scale * q_in))).transpose(1, 2).contiguous()
     folded = None
-    if cfg.input_noise == "folded" and cfg.sigma_in:
+    if cfg.sigma_in and fold_input_noise:
         input_variance = analog.square().sum(-1, keepdim=True) * (cfg.sigma_in * q_in) ** 2
         folded = input_variance.add(output_code_std(cfg) ** 2).clamp_min(1e-24).sqrt()
     return WeightTiles(

@@ -108,6 +108,21 @@ def test_folded_input_noise_gives_each_output_the_exact_variance(blocks: int) ->
     assert (spreads["folded"] > 1.2 * without_input).all()  # the input noise is there
 
 
+def test_auto_folds_the_input_noise_when_scoring_and_draws_it_when_training() -> None:
+    """``input_noise: auto`` (the default): eval mode is ``folded``, train mode ``exact``, so
+    noise-aware training is what it was and scoring saves the draws per input element."""
+    torch.manual_seed(0)
+    layer, x = nn.Linear(24, 6), torch.randn(8, 24)
+    outputs = {}
+    for mode in ("auto", "exact", "folded"):
+        for training in (False, True):
+            config = replace(NoiseConfig(), input_noise=mode)
+            outputs[mode, training] = infer(layer.train(training), x, config, noise_seed=5)
+    assert torch.equal(outputs["auto", False], outputs["folded", False])
+    assert torch.equal(outputs["auto", True], outputs["exact", True])
+    assert not torch.equal(outputs["auto", False], outputs["exact", False])
+
+
 def test_input_noise_is_relative_to_the_block_full_scale() -> None:
     """Additive σ_in in units of s_x: a block with max 4 gets 4× the noise of a block with max 1."""
     config = replace(IDEAL, sigma_in=0.1, noise_reuse=1)
