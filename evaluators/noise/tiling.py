@@ -43,6 +43,7 @@ class WeightTiles:
     out_scale: torch.Tensor
     input_levels: int
     folded_std: torch.Tensor | None = None
+    signed_inputs: bool = True
 
     @property
     def padded_fan_in(self) -> int:
@@ -142,6 +143,7 @@ def prepare_weights(
         out_scale=(scale * (full_scale / q_out)).transpose(1, 2),
         input_levels=q_in,
         folded_std=folded,
+        signed_inputs=signed_inputs,
     )
 
 
@@ -162,15 +164,18 @@ def _encode_inputs(
     offsets: torch.Tensor | None,
     q: int,
     dynamic: bool = True,
+    signed: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(g, nb, n, L) blocks -> (DAC codes plus encoder errors, s_x of shape (g, nb, 1, L)), for
     input DACs of q levels (signed or unsigned: the codes are the same rounding either way);
-    ``dynamic`` False: no dynamic noise here (folded into the output noise).
+    ``dynamic`` False: no dynamic noise here (folded into the output noise); ``signed`` False:
+    the blocks hold no negative value, so their max is their max |x| (one reduction, not two).
 
     Without autograd, ``blocks`` (a scratch buffer of the caller) is overwritten with the codes.
     """
     cfg = state.config
-    scale = _abs_max(blocks, 2).clamp_min_(_SCALE_FLOOR)
+    largest = _abs_max(blocks, 2) if signed else blocks.detach().amax(2, keepdim=True)
+    scale = largest.clamp_min_(_SCALE_FLOOR)
     # s_x is the block's max |x|, so clip(u, −1, 1) is the identity here: round only.
     if needs_graph(blocks):
         codes = round_ste(blocks * (q / scale))
@@ -217,7 +222,12 @@ def tile_matmul(
     blocks = inputs.view(groups, -1, n, cols)
     folded = tiles.folded_std
     codes, scale = _encode_inputs(
-        blocks, state, input_offsets, tiles.input_levels, dynamic=folded is None
+        blocks,
+        state,
+        input_offsets,
+        tiles.input_levels,
+        dynamic=folded is None,
+        signed=tiles.signed_inputs,
     )
     sums = torch.matmul(tiles.analog, codes)  # (g, nb, N, L): every block in one product each
     q_out = levels(cfg.adc_bits)
