@@ -102,7 +102,7 @@ def test_broken_space_fails_before_any_work(
         (["--budget", "-5"], "--budget must be at least 1 design, got -5"),
         (["--budget", "0"], "--budget must be at least 1 design, got 0"),
         (["--population", "0"], "--population must be at least 2, got 0"),
-        (["--workers", "-1"], "--workers must be at least 1, got -1"),
+        (["--workers", "-1"], "--workers must be 0 (this process) or more, got -1"),
         (["--timeout", "0"], "--timeout must be a positive number of seconds, got 0.0"),
         (["--tracking-uri", "bogus://x"], "tracking URI 'bogus://x': "),
     ],
