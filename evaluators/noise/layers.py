@@ -183,7 +183,8 @@ class PhotonicLayer(nn.Module):
             block = _gather(part, reduction_dims, tiles.padded_fan_in)
             chunk_offsets = None
             if offsets is not None:
-                chunk_offsets = offsets[:, images, span].reshape(offsets.shape[0], -1)
+                live = offsets[: tiles.block_width, images, span]
+                chunk_offsets = live.reshape(tiles.block_width, -1)
             return tile_matmul(block, tiles, state, chunk_offsets)
 
         chunks = list(_chunks(batch, lines, *_chunking(tiles, batch, lines, line_width)))

@@ -29,8 +29,11 @@ _SCALE_FLOOR = 1e-30
 class WeightTiles:
     """One layer's weights as the analog core sees them in one forward pass.
 
-    ``analog`` (g, nb, N, n): quantized, noisy, crosstalk-mixed weights in DAC full-scale units,
-    pre-multiplied so that ``analog`` times input codes lands in ADC code units.
+    ``analog`` (g, nb, N, w): quantized, noisy, crosstalk-mixed weights in DAC full-scale units,
+    pre-multiplied so that ``analog`` times input codes lands in ADC code units. Blocks are
+    w = n wide, except when one block holds the whole reduction (D < n: depthwise and other
+    narrow layers): then w = D, since its n − D padded slots are dark and would only multiply
+    zeros (a depthwise 3x3 on a 96-slot block computed 87 of 96 products for nothing).
     ``out_scale`` (g, nb, N, 1): s_w·y_fs/q_o, taking ADC codes (times s_x) back to signal units.
     ``input_levels``: q of the input DACs the weights were scaled for (unsigned inputs use
     2^b − 1 levels on [0, 1], signed ones 2^(b−1) − 1 per sign).
@@ -46,9 +49,14 @@ class WeightTiles:
     signed_inputs: bool = True
 
     @property
+    def block_width(self) -> int:
+        """w: input slots per block that the simulation computes (see ``analog``)."""
+        return self.analog.shape[3]
+
+    @property
     def padded_fan_in(self) -> int:
-        """nb·n: reduction length including the zero padding of the last block."""
-        return self.analog.shape[1] * self.analog.shape[3]
+        """nb·w: reduction length including the zero padding of the last block."""
+        return self.analog.shape[1] * self.block_width
 
 
 def _abs_max(values: torch.Tensor, dim: int) -> torch.Tensor:
@@ -133,6 +141,8 @@ def prepare_weights(
     analog = _darken_padding(_mix_wavelengths(encoded, state, cache), fan_in, cache)
     full_scale = n / cfg.adc_gain
     q_in, q_out = levels(cfg.input_bits, signed_inputs), levels(cfg.adc_bits)
+    if fan_in < n:  # one block: keep its live slots only (WeightTiles.analog)
+        analog = analog[..., :fan_in]
     analog = (analog * (q_out / (full_scale * q_in))).transpose(1, 2).contiguous()
     folded = None
     if cfg.sigma_in and fold_input_noise:
@@ -208,18 +218,18 @@ def tile_matmul(
     state: NoiseState,
     input_offsets: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """(g, nb·n, L) zero-padded input columns -> (g, N, L) digitally accumulated outputs.
+    """(g, nb·w, L) zero-padded input columns -> (g, N, L) digitally accumulated outputs
+    (w: :attr:`WeightTiles.block_width`).
 
     The L columns are the pixels of every image of the batch side by side, so each block is one
     wide matrix product (a batch of narrow ones runs at a fraction of the speed: its inner
     dimension is only n). Without autograd ``inputs`` is used as scratch space.
-    ``input_offsets`` (n, L): the static input-encoder offsets of these columns as unit normals,
+    ``input_offsets`` (w, L): the static input-encoder offsets of these columns as unit normals,
     or None when ``sigma_in_static`` is 0.
     """
     cfg = state.config
     groups, _, cols = inputs.shape
-    n = cfg.fan_in
-    blocks = inputs.view(groups, -1, n, cols)
+    blocks = inputs.view(groups, -1, tiles.block_width, cols)
     folded = tiles.folded_std
     codes, scale = _encode_inputs(
         blocks,

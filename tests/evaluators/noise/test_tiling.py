@@ -12,6 +12,8 @@ from torch import nn
 
 from evaluators.noise import NoiseConfig
 from evaluators.noise.layers import signed_input
+from evaluators.noise.state import NoiseState
+from evaluators.noise.tiling import prepare_weights, tile_matmul
 from tests.support.noise import IDEAL, infer, relative_error, small_net, zero_sum_linear
 
 LAYERS = {
@@ -206,3 +208,25 @@ def test_non_negative_inputs_get_the_unsigned_range(sign: float) -> None:
     expected = (x[:3] * q).round().sum(1, keepdim=True) / q
     assert signed_input(x) is (sign < 0)
     assert torch.allclose(out[:3], expected, atol=1e-3)
+
+
+def test_a_block_holding_the_whole_reduction_computes_its_live_slots_only() -> None:
+    """D < n: the tile keeps the D live slots and gives what the n-wide block (dark padded
+    weights against zero-padded inputs) gives, with the chip's errors, crosstalk and output
+    noise. The dynamic input noise is folded: drawn per slot, 16 normals a column instead of 9
+    would agree in distribution only."""
+    config = NoiseConfig(
+        wavelengths=8, temporal_accumulation=2, sigma_in_static=0.02, noise_reuse=1
+    )
+    assert config.sigma_out and config.sigma_w and config.crosstalk
+    torch.manual_seed(0)
+    weight, inputs = torch.randn(3, 4, 9), torch.rand(3, 9, 50)  # D = 9 < n = 16
+    offsets = torch.randn(16, 50)  # static input offsets of the n slots of each column
+    state = NoiseState.create(config, chip_seed=1, noise_seed=2)
+    tiles = prepare_weights(weight, state, {}, signed_inputs=False, fold_input_noise=True)
+    assert tiles.analog.shape == (3, 1, 4, 9)
+    wide = replace(tiles, analog=F.pad(tiles.analog, (0, 7)))
+    narrow = tile_matmul(inputs.clone(), tiles, NoiseState.create(config, 1, 2), offsets[:9])
+    wide_in = F.pad(inputs, (0, 0, 0, 7))
+    wide_out = tile_matmul(wide_in, wide, NoiseState.create(config, 1, 2), offsets)
+    assert torch.allclose(narrow, wide_out, atol=1e-5, rtol=1e-5)
