@@ -3,11 +3,11 @@
 Issue 13's acceptance 2-4 in one command, every step through the real command line (Ray, MLflow,
 ledger), into a fresh ``--runs-dir`` so that nothing is cached at the start:
 
-1. ``dse search SPACE`` (the shipped space, its ``fidelities:`` included) at ``--budget`` and
-   ``--seed``: wall time, supernet training included.
-2. The same space reduced to its first fidelity level (``single``: the cheap level's options
-   merged into the evaluator's, ``fidelities:`` removed), same seed and budget; its supernet is
-   now cached, so its time is not comparable and is not reported as such.
+1. ``dse search SPACE`` as written (its ``fidelities:`` levels, when it has some) at
+   ``--budget`` and ``--seed``: wall time, supernet training included.
+2. For a multi-fidelity space, the same space reduced to its first level (``single``: the cheap
+   level's options merged into the evaluator's, ``fidelities:`` removed), same seed and budget;
+   its supernet is cached by then, so its wall time is scoring only.
 3. ``dse verify --top K`` on both: the verified fronts' hypervolumes and the rank agreement
    (Kendall tau) between search score and verified score, as ``dse verify`` prints them.
 4. ``dse export --pick max-miou --retrain`` of the search of step 1 with the space's verify
@@ -15,7 +15,8 @@ ledger), into a fresh ``--runs-dir`` so that nothing is cached at the start:
    says so), and its ``model.pt`` loaded with plain ``torch.jit.load`` and scored in float on every
    validation frame.
 
-Prints a markdown report. A single-level space runs steps 1, 3 and 4 only.
+Prints a markdown report. A single-level space runs steps 1, 3 and 4 only. The runs directory
+must be new or empty: a search found there would resume, and its wall time would mean nothing.
 
 Usage (from the repository root; hours on 2 cores, the verify recipe trains ~30 epochs a design)::
 
@@ -38,7 +39,7 @@ import torch
 import yaml
 from benchmark_support import cli_search, machine, publish
 
-from evaluators.data import load_dataset
+from evaluators.segmentation_options import SegmentationOptions
 from evaluators.training import evaluate_miou
 
 
@@ -83,10 +84,7 @@ def export_max_miou(runs_dir: Path, name: str, space: dict[str, Any]) -> tuple[P
     overrides = [item for override in overrides for item in ("-o", override)]
     dse(runs_dir, "export", "--name", name, "--pick", "max-miou", "--out", str(out), "--retrain",
         *overrides)  # fmt: skip
-    options = space["evaluator"]["options"]
-    data = load_dataset(
-        options["dataset"], image_size=options.get("image_size"), data_root=options.get("data_root")
-    )
+    data = SegmentationOptions.create(**{**space["evaluator"]["options"], **recipe}).load_data()
     model = torch.jit.load(str(out / "model.pt"))
     miou = evaluate_miou(
         model, data.val_images, data.val_labels, num_classes=data.num_classes, device="auto"
@@ -103,6 +101,8 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/camvid-search"))
     parser.add_argument("--out", type=Path, default=None, help="also write the report here")
     args = parser.parse_args()
+    if args.runs_dir.exists() and any(args.runs_dir.iterdir()):
+        parser.error(f"--runs-dir {args.runs_dir} is not empty: give a new one")
     args.runs_dir.mkdir(parents=True, exist_ok=True)
     space = yaml.safe_load(args.space.read_text())
     flags = ["--budget", str(args.budget), "--seed", str(args.seed)]
@@ -124,9 +124,10 @@ def main() -> None:
         rows.append(f"| {label} | {seconds:.0f} s | {verify_seconds:.0f} s | {cells} |")
     out, miou = export_max_miou(args.runs_dir, "shipped", space)
     lines += rows
-    lines += ["", "The first-level search found its supernet cached by the first: its wall time is"
-              " scoring only. Per-generation rank agreement between the levels: the shipped"
-              " search's MLflow run."]  # fmt: skip
+    if len(searches) > 1:
+        lines += ["", "The first-level search found its supernet cached by the first: its wall"
+                  " time is scoring only. Per-generation rank agreement between the levels: the"
+                  " shipped search's MLflow run."]  # fmt: skip
     lines += ["", f"Max-miou export of the shipped search ({out}): float mIoU {miou:.4f} on every"
               " validation frame, `model.pt` loaded with `torch.jit.load`."]  # fmt: skip
     publish("\n".join(lines), args.out)

@@ -113,6 +113,12 @@ def _darken_padding(
     return blocks * live.view(blocks_per_row, n)
 
 
+def _live_slots(analog: torch.Tensor, fan_in: int) -> torch.Tensor:
+    """(g, N, nb, n) mixed blocks -> (g, N, nb, D) when one block holds the whole reduction
+    (D < n, see :attr:`WeightTiles.analog`): its dark slots would only multiply zeros."""
+    return analog[..., :fan_in] if fan_in < analog.shape[-1] else analog
+
+
 def prepare_weights(
     weight: torch.Tensor,
     state: NoiseState,
@@ -141,8 +147,7 @@ def prepare_weights(
     analog = _darken_padding(_mix_wavelengths(encoded, state, cache), fan_in, cache)
     full_scale = n / cfg.adc_gain
     q_in, q_out = levels(cfg.input_bits, signed_inputs), levels(cfg.adc_bits)
-    if fan_in < n:  # one block: keep its live slots only (WeightTiles.analog)
-        analog = analog[..., :fan_in]
+    analog = _live_slots(analog, fan_in)
     analog = (analog * (q_out / (full_scale * q_in))).transpose(1, 2).contiguous()
     folded = None
     if cfg.sigma_in and fold_input_noise:

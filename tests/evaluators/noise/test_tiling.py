@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from evaluators.noise import NoiseConfig
+from evaluators.noise import NoiseConfig, tiling
 from evaluators.noise.layers import signed_input
 from evaluators.noise.state import NoiseState
 from evaluators.noise.tiling import prepare_weights, tile_matmul
@@ -230,3 +230,34 @@ def test_a_block_holding_the_whole_reduction_computes_its_live_slots_only() -> N
     wide_in = F.pad(inputs, (0, 0, 0, 7))
     wide_out = tile_matmul(wide_in, wide, NoiseState.create(config, 1, 2), offsets)
     assert torch.allclose(narrow, wide_out, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        nn.Conv2d(6, 6, 3, padding=1, groups=6),
+        nn.Conv2d(4, 8, 3, stride=2, groups=4),
+        nn.Linear(5, 3),
+    ],
+    ids=["depthwise", "grouped-strided", "narrow-linear"],
+)
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
+def test_narrow_layers_match_their_padded_tiles(
+    layer: nn.Module, signed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A layer whose reduction fits one block (D = 9, 9 and 5 < n = 16) gives the output of the
+    n-wide tile it replaces, with the chip's static weight and input-offset errors and crosstalk
+    (indexed by slot, so the same on both). Dynamic noise is off: the two tiles cut their columns
+    into chunks of other sizes, so the same draws would land on other outputs."""
+    config = replace(
+        NoiseConfig(wavelengths=8, temporal_accumulation=2, sigma_in_static=0.02),
+        sigma_in=0.0, sigma_w=0.0, sigma_out=0.0,
+    )  # fmt: skip
+    assert config.sigma_w_static and config.crosstalk
+    torch.manual_seed(0)
+    shape = (4, 7, 5) if isinstance(layer, nn.Linear) else (3, layer.in_channels, 9, 11)
+    x = torch.randn(shape) if signed else torch.rand(shape)
+    narrow = infer(layer, x, config, chip_seed=3)
+    monkeypatch.setattr(tiling, "_live_slots", lambda analog, fan_in: analog)
+    padded = infer(layer, x, config, chip_seed=3)
+    assert torch.allclose(narrow, padded, atol=1e-5, rtol=1e-5)
