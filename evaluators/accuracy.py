@@ -23,6 +23,7 @@ from evaluators.training import TrainResult, evaluate_miou, train
 # Seeds of evaluation chips and of training chips live in disjoint ranges, so a network is
 # never scored on a chip it was fine-tuned on.
 EVAL_CHIP_OFFSET = 10_000
+CALIBRATION_CHIP_OFFSET = 20_000
 DYNAMIC_OFFSET = 1_000_000
 
 

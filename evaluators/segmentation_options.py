@@ -50,6 +50,9 @@ class SegmentationOptions(Options):
     finetune_lr: float = knob(2e-3, 0.0, None, "", "noise-aware fine-tuning", open_low=True)
     supernet: dict[str, Any] = knob({}, source="evaluators.supernet.SupernetSettings")
     recalibration_images: int = knob(64, 1, None, "images", "batch-norm statistics, " + SUPERNET)
+    recalibration_noise: bool = knob(
+        False, source="measure those statistics through the design's own noise model: " + SUPERNET
+    )
     tune_epochs: int = knob(2, 0, None, "epochs", "float, from the inherited weights: " + FINETUNE)
     tune_lr: float = knob(2e-3, 0.0, None, "", FINETUNE, open_low=True)
     tune_images: int | None = knob(None, 1, None, "images", FINETUNE + "; None: the whole split")

@@ -16,11 +16,13 @@ from typing import Any
 
 from torch import nn
 
+from evaluators.accuracy import CALIBRATION_CHIP_OFFSET, DYNAMIC_OFFSET
 from evaluators.data import SegmentationData
 from evaluators.design import Design, hardware_of, noise_of
 from evaluators.fidelities.base import Cost, Fidelity, register_fidelity
 from evaluators.keys import content_key
 from evaluators.network import FAMILY
+from evaluators.noise import photonic_mode
 from evaluators.segmentation_options import EvaluatorOptionsError, SegmentationOptions
 from evaluators.supernet import (
     Supernet,
@@ -66,13 +68,28 @@ class Inherited(Fidelity):
                 " the project's network family only; use fidelity: standalone for it"
             )
         network = self.supernet.network(design.params)
-        recalibrate_bn(network, recalibration_images(data, self.options.recalibration_images))
+        self._recalibrate(network, design, data)
         return network
+
+    def _recalibrate(self, network: nn.Module, design: Design, data: SegmentationData) -> None:
+        """Batch-norm statistics of the design's own activations: in float, or with
+        ``recalibration_noise`` as its chip computes them (one calibration chip, outside the
+        seed ranges of evaluation and training chips). A standalone design's noise-aware
+        fine-tuning leaves it statistics gathered under noise; the float ones of a supernet slice
+        miss the shift that quantization and noise give every layer's outputs."""
+        options = self.options
+        images = recalibration_images(data, options.recalibration_images)
+        noise = design.noise if options.recalibration_noise else None
+        chip = CALIBRATION_CHIP_OFFSET + options.seed
+        with photonic_mode(network, noise, chip_seed=chip, noise_seed=DYNAMIC_OFFSET + chip):
+            recalibrate_bn(network, images)
 
     def key(self, design: Design) -> str:
         """The supernet's own key (its file's name), the design and the recalibration images."""
         supernet = self._path().stem
-        recalibration = [self.options.recalibration_images, self.options.dataset]
+        recalibration: list[Any] = [self.options.recalibration_images, self.options.dataset]
+        if self.options.recalibration_noise:  # (absent otherwise: earlier keys stay valid)
+            recalibration.append("noise")
         return content_key([supernet, dict(design.params), recalibration])
 
     def cost(self, train_images: int) -> Cost:

@@ -13,9 +13,11 @@ import yaml
 import evaluators.supernet.cache as cache_module
 from dse.evaluator import prepare_options
 from dse.space import load_space
+from evaluators.accuracy import CALIBRATION_CHIP_OFFSET, DYNAMIC_OFFSET
 from evaluators.design import Design
 from evaluators.fidelities.supernet import Inherited
 from evaluators.network import build_network
+from evaluators.noise import PhotonicLayer, photonic_mode
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
 from evaluators.supernet import (
     Supernet,
@@ -66,6 +68,30 @@ def test_scored_network_is_the_standalone_build_with_sliced_weights(
     recalibrate_bn(standalone, recalibration_images(worker.data, OPTIONS["recalibration_images"]))
     images = torch.rand(2, 3, 32, 32)
     torch.testing.assert_close(scored(images), standalone(images), rtol=0, atol=0)
+
+
+def test_noisy_recalibration_measures_the_statistics_on_a_chip(trained: dict[str, Any]) -> None:
+    """``recalibration_noise``: the batch-norm statistics are those of the design's noisy
+    activations on the calibration chip (the same network, recalibrated in photonic mode), the
+    design's key says so, and the float weights are untouched."""
+    noisy = PhotonicSegmentationEvaluator(**{**trained["options"], "recalibration_noise": True})
+    fidelity, float_fidelity = noisy.fidelity, PhotonicSegmentationEvaluator(**trained["options"])
+    assert isinstance(fidelity, Inherited) and isinstance(float_fidelity.fidelity, Inherited)
+    design = Design.resolve(DESIGN, noisy.options)
+    scored = fidelity.network(design, noisy.data)
+    reference = float_fidelity.fidelity.network(design, noisy.data)
+    chip = CALIBRATION_CHIP_OFFSET + noisy.options.seed
+    with photonic_mode(reference, design.noise, chip_seed=chip, noise_seed=DYNAMIC_OFFSET + chip):
+        recalibrate_bn(reference, recalibration_images(noisy.data, OPTIONS["recalibration_images"]))
+    float_stats = float_fidelity.fidelity.network(design, noisy.data).state_dict()
+    for name, value in scored.state_dict().items():
+        torch.testing.assert_close(value, reference.state_dict()[name], rtol=0, atol=0)
+        if name.endswith("running_var"):
+            assert not torch.allclose(value, float_stats[name]), name
+        elif "running_" not in name and "num_batches" not in name:  # weights, biases
+            torch.testing.assert_close(value, float_stats[name], rtol=0, atol=0)
+    assert fidelity.key(design) != float_fidelity.fidelity.key(design)
+    assert not any(isinstance(m, PhotonicLayer) for m in scored.modules())
 
 
 def test_export_carries_the_inherited_weights(trained: dict[str, Any], tmp_path: Path) -> None:
