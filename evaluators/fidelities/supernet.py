@@ -11,6 +11,7 @@ weights and batch-norm statistics of its own from ``recalibration_images`` train
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,15 @@ class Inherited(Fidelity):
     def _recalibrate(self, network: nn.Module, design: Design, data: SegmentationData) -> None:
         """Batch-norm statistics of the design's own activations: in float, or with
         ``recalibration_noise`` as its chip computes them (one calibration chip, outside the
-        seed ranges of evaluation and training chips). A standalone design's noise-aware
+        seed ranges of evaluation and training chips; the input noise folded as in scoring). A standalone design's noise-aware
         fine-tuning leaves it statistics gathered under noise; the float ones of a supernet slice
         miss the shift that quantization and noise give every layer's outputs."""
         options = self.options
         images = recalibration_images(data, options.recalibration_images)
-        noise = design.noise if options.recalibration_noise else None
+        noise = None
+        if options.recalibration_noise:  # train-mode BN, but folded input noise as when scoring
+            auto = design.noise.input_noise == "auto"
+            noise = replace(design.noise, input_noise="folded") if auto else design.noise
         chip = CALIBRATION_CHIP_OFFSET + options.seed
         with photonic_mode(network, noise, chip_seed=chip, noise_seed=DYNAMIC_OFFSET + chip):
             recalibrate_bn(network, images)
