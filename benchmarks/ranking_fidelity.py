@@ -94,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bootstrap", type=int, default=2000)
     parser.add_argument("--cache", type=Path, default=Path("runs/cache"))
     parser.add_argument("--out", type=Path, default=None, help="also write the report here")
+    parser.add_argument(
+        "--designs", type=int, default=None, help="the first N designs of the draw (all)"
+    )
     args = parser.parse_args(argv)
     table = json.loads(TABLE.read_text())
     space = yaml.safe_load((REPO / table["header"]["space"]).read_text())
@@ -103,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "threads": 1,
         **parse_overrides(args.option),
     }
-    reference = [row for row in table["rows"] if row["seed"] == 0]
+    reference = [row for row in table["rows"] if row["seed"] == 0][: args.designs]
     prepared = PhotonicSegmentationEvaluator(**options).prepare(args.cache, space["params"])
     worker = PhotonicSegmentationEvaluator(**{**options, **prepared})
     worker.setup()
