@@ -75,9 +75,10 @@ class Inherited(Fidelity):
     def _recalibrate(self, network: nn.Module, design: Design, data: SegmentationData) -> None:
         """Batch-norm statistics of the design's own activations: in float, or with
         ``recalibration_noise`` as its chip computes them (one calibration chip, outside the
-        seed ranges of evaluation and training chips; the input noise folded as in scoring). A standalone design's noise-aware
-        fine-tuning leaves it statistics gathered under noise; the float ones of a supernet slice
-        miss the shift that quantization and noise give every layer's outputs."""
+        seed ranges of evaluation and training chips; the input noise folded as in scoring).
+        A standalone design's noise-aware fine-tuning leaves it statistics gathered under
+        noise; the float ones of a supernet slice miss the shift that quantization and noise
+        give every layer's outputs."""
         options = self.options
         images = recalibration_images(data, options.recalibration_images)
         noise = None
