@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,29 @@ import pytest
 import yaml
 
 from dse.problems import problem_space
-from tests.support.cli import run_dse
+from tests.support.cli import dse_env, run_dse
+
+
+@pytest.fixture(scope="session")
+def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow store, created once: creating one runs MLflow's migrations (about 2 s),
+    which every CLI test would otherwise pay for its private ``runs/``."""
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    create = f"from dse.mlflow_client import client_for; client_for('sqlite:///{path}')"
+    subprocess.run([sys.executable, "-c", create], env=dse_env(), check=True, timeout=300)
+    return path
 
 
 @pytest.fixture
-def dse(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run ``python -m dse ARGS`` in a fresh directory (so ``runs/`` is private to the test)."""
+def dse(
+    tmp_path: Path, request: pytest.FixtureRequest, migrated_store: Path
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``python -m dse ARGS`` in a fresh directory (so ``runs/`` is private to the test),
+    whose ``runs/`` holds an empty tracking store unless the test is marked ``fresh_store``
+    (it tests how a store comes to be)."""
+    if request.node.get_closest_marker("fresh_store") is None:
+        (tmp_path / "runs").mkdir()
+        shutil.copyfile(migrated_store, tmp_path / "runs" / "mlflow.db")
     return functools.partial(run_dse, tmp_path)
 
 

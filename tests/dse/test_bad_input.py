@@ -159,6 +159,7 @@ def test_truncated_search_settings(dse: Dse, tmp_path: Path) -> None:
     assert "runs/searches/cut/search.json: damaged search settings" in line
 
 
+@pytest.mark.fresh_store
 def test_reading_commands_never_create_a_store(dse: Dse, tmp_path: Path) -> None:
     for command in (["front"], ["export", "--name", "x", "--pick", "knee", "--out", "o"], ["ui"]):
         line = one_line_error(dse(*command, check=False))

@@ -56,6 +56,7 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.fresh_store
 def test_search_tracked_on_an_mlflow_server(
     dse: Callable[..., Any], write_space: Callable[..., Path], tmp_path: Path, mlflow_server: str
 ) -> None:
