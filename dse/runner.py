@@ -36,13 +36,11 @@ from typing import Any, Protocol
 
 from dse.errors import EvaluatorError, SearchError
 from dse.evaluator import ALLOW_ENV, clean_metrics, describe_error, setup_evaluator
-from dse.interrupt import raise_if_interrupted
 
 MAX_ATTEMPTS = 2  # a design whose worker dies is retried once
 TARGET_CALL_S = 0.05  # the work one Ray call carries when designs are cheap
 MAX_BATCH = 64
 BATCH_TIMEOUT_SHARE = 0.1  # a batch is expected to take at most this share of the timeout
-INTERRUPT_POLL_S = 1.0  # how often a wait on Ray looks for a Ctrl-C it swallowed
 LOOPBACK_ONLY = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # read when ray is first imported
 
 
@@ -241,11 +239,8 @@ class RayRunner:
             while queue and idle:
                 submit(idle.pop())
             first = min(deadline for _, _, deadline in running.values())
-            wait = min(INTERRUPT_POLL_S, max(0.0, first - time.monotonic()))
+            wait = None if first == math.inf else max(0.0, first - time.monotonic())
             done, _ = ray.wait(list(running), num_returns=1, timeout=wait)
-            raise_if_interrupted()  # a Ctrl-C that Ray's wait swallowed
-            if not done and time.monotonic() < first:
-                continue
             if not done:  # the oldest call ran out of time: its actor may never answer
                 ref = min(running, key=lambda r: running[r][2])
                 index, batch, _ = running.pop(ref)

@@ -32,7 +32,6 @@ from dse.backends import make_runner
 from dse.errors import DseError, SearchError
 from dse.evaluator import build_evaluator, load_target, prepare_options
 from dse.generation import GenerationScorer
-from dse.interrupt import latched_interrupts
 from dse.ledger import Ledger, SearchSettings, check_name
 from dse.mlflow_client import default_tracking_uri
 from dse.optimizers import OPTIMIZERS, make_optimizer
@@ -254,10 +253,6 @@ class Search:
     # -- the loop -------------------------------------------------------------------------
 
     def run(self) -> SearchResult:
-        with latched_interrupts():  # a Ctrl-C inside Ray is not lost (see dse.interrupt)
-            return self._run()
-
-    def _run(self) -> SearchResult:
         runner = self._runner()
         try:
             if len(self.trials) < self.settings.budget:  # a finished search replays without Ray

@@ -183,6 +183,9 @@ def test_ctrl_c_exits_130_in_one_line_and_the_search_resumes(
         *search_args(slow_space, "stopped", 60),
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, as a terminal's foreground job
+        # with Ctrl-C's default action, as a terminal gives it (a background CI job ignores
+        # SIGINT, and its children inherit that: the search would run on to its budget)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     wait_for_designs(tmp_path, "stopped", process, 12)
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
