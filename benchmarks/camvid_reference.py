@@ -54,7 +54,7 @@ RECIPE: dict[str, Any] = {
     "noise": {"adc_gain": 4.0, "input_noise": "exact"},
 }
 SCORES = ("miou", "miou_std", "miou_clean")
-UNSTATED = ("threads", "cache_dir", "supernet", "recalibration_images")
+UNSTATED = ("threads", "cache_dir", "supernet", "recalibration_images", "recalibration_noise")
 """Options of the space that standalone training does not read (or that only place the work):
 left out of the table's stated recipe, so a change of the space's supernet keeps the table."""
 

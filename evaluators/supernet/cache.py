@@ -10,10 +10,15 @@ The key covers everything training reads: the space's domains, the training sett
 training data's content (a fingerprint of its arrays, so a changed file at the same path counts),
 the image size, the number of classes, the seed, and the noise and hardware base options. The
 validation split is not in it: training never reads it.
+
+A recipe with a noise-aware phase also leaves the float supernet it started from, under the key
+of its :func:`float_recipe` (the same recipe without the noise phase): a later recipe that only
+changes the noise phase trains that phase alone (minutes instead of the float phase's hour).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -35,9 +40,15 @@ from evaluators.keys import content_key
 from evaluators.supernet.errors import SupernetError
 from evaluators.supernet.model import Supernet
 from evaluators.supernet.space import SupernetSpace
-from evaluators.supernet.training import NoiseOf, SupernetSettings, train_supernet
+from evaluators.supernet.training import (
+    NoiseOf,
+    SupernetSettings,
+    train_paths,
+    train_under_noise,
+)
 
-FORMAT = 1  # bump when training or the file layout changes, so old files are retrained
+FORMAT = 2  # bump when training or the file layout changes, so old files are retrained
+# 2: the noise phase draws from a stream of its own, and float supernets are cached apart
 log = logging.getLogger(__name__)
 
 
@@ -101,29 +112,52 @@ def obtain_supernet(
     device: str = "auto",
     progress: bool = True,
 ) -> Path:
-    """The path of a valid trained supernet for ``recipe``: the cached one, else a new one."""
+    """The path of a valid trained supernet for ``recipe``: the cached one, else a new one.
+    A new one with a noise-aware phase starts from the cached float supernet of its
+    :func:`float_recipe` when there is one (and caches it when there is not): the float phase
+    is most of the training, and noise recipes are what gets varied."""
     path = cache_path(cache_dir, recipe.key)
-    if path.exists():
-        try:
-            read_record(path, recipe.key)
-            return path
-        except SupernetError as error:
-            log.warning("%s; training the supernet again", error)
+    if _cached(path, recipe.key):
+        return path
     supernet = Supernet(recipe.space, recipe.num_classes, seed=recipe.seed)
-    if progress:
-        tqdm.write(f"training supernet {recipe.key} ({recipe.settings})", file=sys.stderr)
     start = time.perf_counter()
-    train_supernet(
-        supernet,
-        data,
-        recipe.settings,
-        noise_of=noise_of,
-        seed=recipe.seed,
-        device=device,
-        progress=progress,
-    )
-    save_supernet(supernet, recipe, path, seconds=time.perf_counter() - start)
+    settings = recipe.settings
+    float_phase = float_recipe(recipe)
+    float_path = cache_path(cache_dir, float_phase.key)
+    if float_phase.key != recipe.key and _cached(float_path, float_phase.key):
+        supernet.store.load(read_record(float_path)["tensors"])
+        if progress:
+            tqdm.write(f"supernet {recipe.key}: float phase from {float_path}", file=sys.stderr)
+    else:
+        if progress:
+            tqdm.write(f"training supernet {recipe.key} ({settings})", file=sys.stderr)
+        train_paths(supernet, data, settings, seed=recipe.seed, device=device, progress=progress)
+        save_supernet(supernet, float_phase, float_path, seconds=time.perf_counter() - start)
+    if settings.noise_epochs:
+        train_under_noise(
+            supernet, data, settings, noise_of=noise_of, seed=recipe.seed, device=device,
+            progress=progress,
+        )  # fmt: skip
+        save_supernet(supernet, recipe, path, seconds=time.perf_counter() - start)
     return path
+
+
+def float_recipe(recipe: SupernetRecipe) -> SupernetRecipe:
+    """The recipe of ``recipe``'s float phase alone (the same recipe when it has no noise
+    phase): its file is the starting point of every noise phase trained from it."""
+    return dataclasses.replace(recipe, settings=recipe.settings.float_phase())
+
+
+def _cached(path: Path, key: str) -> bool:
+    """Whether ``path`` holds a valid supernet of ``key`` (a damaged one is warned about)."""
+    if not path.exists():
+        return False
+    try:
+        read_record(path, key)
+        return True
+    except SupernetError as error:
+        log.warning("%s; training the supernet again", error)
+        return False
 
 
 def save_supernet(supernet: Supernet, recipe: SupernetRecipe, path: Path, seconds: float) -> None:

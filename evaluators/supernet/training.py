@@ -73,6 +73,13 @@ def _sandwich(
 SAMPLERS: dict[str, Sampler] = {"uniform": _uniform, "sandwich": _sandwich}
 
 
+NOISE_SETTINGS = (
+    "noise_epochs", "noise_batch_size", "noise_lr", "noise_images", "noise_ramp",
+    "noise_max_grad_norm",
+)  # fmt: skip
+"""What only the noise-aware phase reads: :meth:`SupernetSettings.float_phase` resets them."""
+
+
 @dataclass(frozen=True)
 class SupernetSettings(Options):
     """How a supernet is trained (the evaluator's ``supernet`` option); all of it is part of
@@ -103,6 +110,13 @@ class SupernetSettings(Options):
     """Settings added after the cache format was fixed: at their defaults they train exactly as
     before, so they are left out of the cache key then (no cached supernet is orphaned)."""
 
+    def float_phase(self) -> SupernetSettings:
+        """These settings without a noise-aware phase: the float supernet every noise phase of
+        the same float recipe starts from (cached on its own, so a new noise recipe reuses it)."""
+        default = SupernetSettings()
+        reset = {name: getattr(default, name) for name in NOISE_SETTINGS}
+        return dataclasses.replace(self, **{**reset, "noise_epochs": 0})
+
     def identity(self) -> dict[str, Any]:
         """The settings as plain data for the cache key (see :attr:`ADDED`)."""
         default = SupernetSettings()
@@ -124,13 +138,55 @@ def train_supernet(
     progress: bool = False,
 ) -> tuple[TrainResult, ...]:
     """Train ``supernet`` in place: path sampling, then noise-aware (see module doc)."""
+    where: dict[str, Any] = {"seed": seed, "device": device, "progress": progress}
+    results = [train_paths(supernet, data, settings, **where)]
+    if settings.noise_epochs:
+        results.append(train_under_noise(supernet, data, settings, noise_of=noise_of, **where))
+    return tuple(results)
+
+
+def train_paths(
+    supernet: Supernet,
+    data: SegmentationData,
+    settings: SupernetSettings,
+    *,
+    seed: int,
+    device: str = "auto",
+    progress: bool = False,
+) -> TrainResult:
+    """Phase 1, in float: ``epochs`` of path sampling (see module doc)."""
     rng = random.Random(seed)
     sampler = SAMPLERS[settings.sampling]
-    space = supernet.space
 
     def next_paths(step: int) -> None:
-        supernet.select(*sampler(space, step, settings.paths_per_step, rng))
+        supernet.select(*sampler(supernet.space, step, settings.paths_per_step, rng))
 
+    try:
+        return train(
+            supernet, data, epochs=settings.epochs, seed=seed, device=device,
+            batch_size=settings.batch_size, lr=settings.lr, progress=progress,
+            before_step=next_paths,
+            loss=distillation_loss if settings.distill else segmentation_loss,
+        )  # fmt: skip
+    finally:
+        supernet.select()
+
+
+def train_under_noise(
+    supernet: Supernet,
+    data: SegmentationData,
+    settings: SupernetSettings,
+    *,
+    noise_of: NoiseOf,
+    seed: int,
+    device: str = "auto",
+    progress: bool = False,
+) -> TrainResult:
+    """Phase 2: ``noise_epochs`` of noise-aware training from the float weights. Its draws of
+    designs and chips come from a stream of their own, so the phase computes the same whether
+    phase 1 ran just before or its result was read from the cache."""
+    rng = random.Random(f"noise-{seed}")
+    space = supernet.space
     noise_data = data.subset(settings.noise_images, None, seed)
     noise_steps = settings.noise_epochs * max(
         1, noise_data.train_images.shape[0] // settings.noise_batch_size
@@ -145,32 +201,15 @@ def train_supernet(
             space.sample(rng), noise=noise, chip_seed=chip, noise_seed=DYNAMIC_OFFSET + step
         )
 
-    paths_loss = distillation_loss if settings.distill else segmentation_loss
-    phases = [(data, settings.epochs, settings.batch_size, settings.lr, next_paths, paths_loss)]
-    if settings.noise_epochs:
-        noise_phase = (settings.noise_epochs, settings.noise_batch_size, settings.noise_lr)
-        phases.append((noise_data, *noise_phase, next_noisy_path, segmentation_loss))
-    results = []
     try:
-        for index, (phase_data, epochs, batch_size, lr, before_step, loss) in enumerate(phases):
-            results.append(
-                train(
-                    supernet,
-                    phase_data,
-                    epochs=epochs,
-                    seed=seed,
-                    device=device,
-                    batch_size=batch_size,
-                    lr=lr,
-                    progress=progress,
-                    before_step=before_step,
-                    loss=loss,
-                    max_grad_norm=settings.noise_max_grad_norm if index else None,
-                )
-            )
+        return train(
+            supernet, noise_data, epochs=settings.noise_epochs, seed=seed, device=device,
+            batch_size=settings.noise_batch_size, lr=settings.noise_lr, progress=progress,
+            before_step=next_noisy_path, loss=segmentation_loss,
+            max_grad_norm=settings.noise_max_grad_norm,
+        )  # fmt: skip
     finally:
         supernet.select()
-    return tuple(results)
 
 
 def distillation_loss(

@@ -145,9 +145,26 @@ def test_a_second_prepare_reuses_the_cached_supernet(
     def no_training(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("trained again")
 
-    monkeypatch.setattr(cache_module, "train_supernet", no_training)
+    monkeypatch.setattr(cache_module, "train_paths", no_training)
+    monkeypatch.setattr(cache_module, "train_under_noise", no_training)
     again = PhotonicSegmentationEvaluator(**OPTIONS).prepare(trained["cache"], DOMAINS)
     assert again["supernet_path"] == str(path) and path.stat().st_mtime_ns == stamp
+
+
+def test_a_new_noise_phase_starts_from_the_cached_float_supernet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recipe that changes only the noise phase trains that phase alone, from the float
+    supernet the first recipe left, and gets what training it straight through gives."""
+    noisy = {**QUICK, "supernet": {**QUICK["supernet"], "noise_epochs": 1, "noise_batch_size": 16}}
+    ramped = {**noisy, "supernet": {**noisy["supernet"], "noise_ramp": 0.5}}
+    PhotonicSegmentationEvaluator(**noisy).prepare(tmp_path / "a", QUICK_DOMAINS)
+    straight = PhotonicSegmentationEvaluator(**ramped).prepare(tmp_path / "b", QUICK_DOMAINS)
+    monkeypatch.setattr(cache_module, "train_paths", None)  # the float phase must not run
+    reused = PhotonicSegmentationEvaluator(**ramped).prepare(tmp_path / "a", QUICK_DOMAINS)
+    assert len(list((tmp_path / "a" / "supernets").glob("*.pt"))) == 3  # float, noisy, ramped
+    first, second = (read_record(Path(p["supernet_path"])) for p in (straight, reused))
+    assert first["key"] == second["key"] and first["checksum"] == second["checksum"]
 
 
 def corrupt_tensor(path: Path) -> None:
@@ -213,7 +230,7 @@ def test_a_second_search_reuses_the_supernet_of_the_first(
     assert "training supernet" in capsys.readouterr().err
     path = Path(first["supernet_path"])
     stamp = path.stat().st_mtime_ns
-    monkeypatch.setattr(cache_module, "train_supernet", None)  # any training would fail
+    monkeypatch.setattr(cache_module, "train_paths", None)  # any training would fail
     second = search_options()
     assert "training supernet" not in capsys.readouterr().err
     assert second == first and path.stat().st_mtime_ns == stamp
