@@ -224,7 +224,8 @@ def export(
     stored = load_search(_tracking_uri(tracking_uri, runs_dir), name)
     chosen = pick_trial(stored, trial, pick)
     files = export_design(stored, chosen, out, overrides, runs_dir / "cache", code_version())
-    typer.echo(f"exported trial {chosen.number} of {name!r} to {out}:")
+    source = "dse verify's options" if chosen.number in stored.verified else "its search options"
+    typer.echo(f"exported trial {chosen.number} of {name!r} to {out} ({source}):")
     for path in files:
         typer.echo(f"  {path.name}")
 

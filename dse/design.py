@@ -135,6 +135,15 @@ def _bounds(stored: StoredSearch, front: list[Trial]) -> list[tuple[float, float
     ]
 
 
+def export_options(stored: StoredSearch, trial: Trial) -> dict[str, Any]:
+    """The options of the highest fidelity ``trial`` reached: ``dse verify``'s when it was
+    verified (its re-evaluation, whose trained weights the evaluator may have cached), else
+    those of the highest level it was scored at in the search."""
+    if trial.number in stored.verified:
+        return stored.space.verify_options()
+    return stored.space.level_options(trial.fidelity)
+
+
 def export_design(
     stored: StoredSearch,
     trial: Trial,
@@ -146,15 +155,15 @@ def export_design(
     """Write ``design.yaml`` and let the evaluator's ``export`` hook add its own files, into a
     new or empty ``out_dir`` (never over a file or earlier files).
 
-    In a multi-fidelity search the design is exported with the evaluator options of the highest
-    level it reached, so its files carry that level's weights and scores.
+    The design is exported with the evaluator options of the highest fidelity it reached
+    (:func:`export_options`), so its files carry that fidelity's weights and scores.
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise DseError(f"--out {out_dir}: a file, not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()):
         raise DseError(f"--out {out_dir}: not empty; export into a new or empty directory")
     space = stored.space
-    spec = space.evaluator.model_copy(update={"options": space.level_options(trial.fidelity)})
+    spec = space.evaluator.model_copy(update={"options": export_options(stored, trial)})
     options = {**spec.options, **overrides}
     driver = build_evaluator(spec.target, options)  # one that is not allowed writes nothing
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +177,7 @@ def export_design(
             "trial": trial.number,
             "generation": trial.generation,
             "fidelity": trial.fidelity,
+            "weights": "verify" if trial.number in stored.verified else "search",
             "mlflow_run_id": stored.run_ids.get(trial.number),
             "mlflow_parent_run_id": stored.parent_run_id,
             "tracking_uri": stored.tracking_uri,

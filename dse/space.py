@@ -277,6 +277,10 @@ class SearchSpace(_Strict):
         overrides = next((f.options for f in self.fidelities if f.name == level), {})
         return {**self.evaluator.options, **overrides}
 
+    def verify_options(self) -> dict[str, Any]:
+        """What ``dse verify`` evaluates with: the highest level's options, then ``verify``'s."""
+        return {**self.level_options(self.levels[-1]), **self.verify.options}
+
     @property
     def objective_names(self) -> list[str]:
         return [o.name for o in self.objectives]

@@ -35,6 +35,8 @@ class StoredSearch:
     tracking_uri: str
     tags: dict[str, str]
     run_ids: dict[int, str]
+    verified: frozenset[int] = frozenset()
+    """Trials that ``dse verify`` re-evaluated without error (their exports use its options)."""
 
     def trial(self, number: int) -> Trial:
         for trial in self.trials:
@@ -88,8 +90,8 @@ def load_search(tracking_uri: str, name: str | None = None) -> StoredSearch:
     name = name or latest_search_name(client)
     parent = find_parent_run(client, name)
     space = stored_space(client, name, parent)
-    runs = list(iter_child_runs(client, parent.info.experiment_id, parent.info.run_id))
-    runs = [run for run in runs if "dse.trial" in run.data.tags]
+    children = list(iter_child_runs(client, parent.info.experiment_id, parent.info.run_id))
+    runs = [run for run in children if "dse.trial" in run.data.tags]
     trials = sorted((_trial_from_run(run, space) for run in runs), key=lambda t: t.number)
     if int(parent.data.params.get("child_run_stride", 1)) > 1:  # a sample: all are in a file
         trials = stored_trials(client, parent) or trials
@@ -102,4 +104,16 @@ def load_search(tracking_uri: str, name: str | None = None) -> StoredSearch:
         tracking_uri=tracking_uri,
         tags=dict(parent.data.tags),
         run_ids={int(run.data.tags["dse.trial"]): run.info.run_id for run in runs},
+        verified=verified_trials(client, parent.info.experiment_id, children),
     )
+
+
+def verified_trials(client: Any, experiment_id: str, children: list[Any]) -> frozenset[int]:
+    """The trials of the search's ``verify`` runs (children of its parent) that verified."""
+    numbers: set[int] = set()
+    for verify in (run for run in children if run.data.tags.get("dse.role") == "verify"):
+        for run in iter_child_runs(client, experiment_id, verify.info.run_id):
+            tags = run.data.tags
+            if tags.get("dse.status") == "complete" and "dse.trial" in tags:
+                numbers.add(int(tags["dse.trial"]))
+    return frozenset(numbers)

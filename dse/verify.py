@@ -65,7 +65,7 @@ def verify_search(
     """Re-evaluate the front with the space's verification overrides and log the comparison."""
     space = stored.space
     chosen = spread_along_front(pareto_front(stored.trials, space), stored, top)
-    options = {**space.level_options(space.levels[-1]), **space.verify.options}
+    options = space.verify_options()
     prepared = prepare_options(space.evaluator.target, options, cache_dir, space.domains())
     runner = make_runner(space.evaluator.target, workers=workers, ray_address=ray_address)
     runner.start({None: prepared})

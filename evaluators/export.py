@@ -175,10 +175,27 @@ def render_report(
     return "\n".join(lines) + "\n"
 
 
+WEIGHT_SOURCES = {
+    "supernet": "Inherited from the weight-sharing supernet (fidelity `supernet`): the design's"
+    " slice of the shared weights, batch norm recalibrated, never trained alone. For weights"
+    " trained alone, `dse verify` the design first (its export then carries verify's weights)"
+    " or export with `--retrain`.",
+    "finetune": "The design's supernet slice, then trained alone: {tune_epochs} float epochs and"
+    " {finetune_epochs} noise-aware on its own chip (fidelity `finetune`).",
+    "standalone": "Trained alone from scratch: {epochs} float epochs, then {finetune_epochs}"
+    " noise-aware on its own chip (fidelity `standalone`, seed {seed}). A verified design is"
+    " exported with `dse verify`'s recipe, its weights read from verify's cache when there.",
+}
+"""Where each fidelity's weights come from, in the report's words (``evaluators/fidelities/``)."""
+
+
 def _weights_note(options: Mapping[str, Any]) -> str:
     """Where the exported weights come from: the fidelity that gave them, or a retraining."""
-    fidelity = options.get("fidelity")
+    fidelity = str(options.get("fidelity"))
     if options.get("retrain"):
-        epochs = options.get("epochs")
-        return f"Retrained standalone for this export ({epochs} epochs), not from `{fidelity}`."
-    return f"From fidelity `{fidelity}` (`evaluators/fidelities/`), as the search scored it."
+        return (
+            f"Retrained standalone for this export ({options.get('epochs')} float epochs, then"
+            f" {options.get('finetune_epochs')} noise-aware), not from `{fidelity}`."
+        )
+    note = WEIGHT_SOURCES.get(fidelity, "From fidelity `{fidelity}` (`evaluators/fidelities/`).")
+    return note.format_map({**options, "fidelity": fidelity})

@@ -170,6 +170,7 @@ def test_front_export_and_evaluate(small: Path) -> None:
     assert metrics == pytest.approx(design["metrics"])
     assert design["provenance"]["search"] == "small"
     assert design["provenance"]["mlflow_run_id"]
+    assert design["provenance"]["weights"] == "search"  # not verified
     bad = run_dse(small, "export", "--name", "small", "--pick", "best", "--out", "x", check=False)
     assert (
         bad.returncode == 2

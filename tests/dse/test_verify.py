@@ -1,4 +1,5 @@
-"""``dse verify``: the front re-evaluated at full fidelity, logged beside the proxy front."""
+"""``dse verify``: the front re-evaluated at full fidelity, logged beside the proxy front, and
+exported with the options it was verified with."""
 
 from __future__ import annotations
 
@@ -44,3 +45,11 @@ def test_verify_logs_both_fronts(
         [experiment.experiment_id], f"tags.mlflow.parentRunId = '{verify.info.run_id}'"
     )
     assert len(children) == 3 and all(c.data.tags["dse.verified"] == "true" for c in children)
+
+    # A verified design exports with verify's options (the highest fidelity it reached)
+    number = children[0].data.tags["dse.trial"]
+    result = dse("export", "--name", "proxy", "--trial", number, "--out", str(tmp_path / "v"))
+    assert "dse verify's options" in result.stdout
+    exported = yaml.safe_load((tmp_path / "v" / "design.yaml").read_text())
+    assert exported["evaluator"]["options"]["noise"] == 0.0
+    assert exported["provenance"]["weights"] == "verify"

@@ -141,6 +141,6 @@ def test_a_search_with_both_fidelities_exports_the_finetuned_weights(tmp_path: P
     assert exported["evaluator"]["options"]["fidelity"] == "finetune"
     assert exported["provenance"]["fidelity"] == "finetune"
     report = (tmp_path / "best" / "report.md").read_text()
-    assert "From fidelity `finetune`" in report
+    assert "then trained alone" in report and "(fidelity `finetune`)" in report
     best = max(front, key=lambda row: row["miou"])
     assert f"{best['miou_clean']:.4f}" in report  # the export scores what the search scored
