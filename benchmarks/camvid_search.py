@@ -10,8 +10,8 @@ ledger), into a fresh ``--runs-dir`` so that nothing is cached at the start:
    its supernet is cached by then, so its wall time is scoring only.
 3. ``dse verify --top K`` on both: the verified fronts' hypervolumes and the rank agreement
    (Kendall tau) between search score and verified score, as ``dse verify`` prints them.
-4. ``dse export --pick max-miou --retrain`` of the search of step 1 with the space's verify
-   recipe as options (a fresh standalone training: ``retrain`` ignores cached weights; its report
+4. ``dse export --pick max-miou`` of the search of step 1: a verified design, so it carries the
+   weights ``dse verify`` trained with the space's verify recipe (read from the cache, its report
    says so), and its ``model.pt`` loaded with plain ``torch.jit.load`` and scored in float on every
    validation frame.
 
@@ -27,7 +27,6 @@ Usage (from the repository root; hours on 2 cores, the verify recipe trains ~30 
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import subprocess
 import sys
@@ -76,15 +75,15 @@ def verify(runs_dir: Path, name: str, top: int) -> tuple[dict[str, float], float
 
 
 def export_max_miou(runs_dir: Path, name: str, space: dict[str, Any]) -> tuple[Path, float]:
-    """Export the search's max-miou design retrained with the verify recipe; its float mIoU on
-    every validation frame, from ``model.pt`` loaded with plain ``torch.jit.load``."""
+    """Export the search's max-miou design (an end of the front, so ``dse verify --top`` 2 or
+    more verified it: it exports with verify's recipe and the weights verify trained); its float
+    mIoU on every validation frame, from ``model.pt`` loaded with plain ``torch.jit.load``."""
     out = runs_dir / "exports" / f"{name}-max-miou"
-    recipe = space.get("verify", {}).get("options", {})
-    overrides = [f"{key}={json.dumps(value)}" for key, value in recipe.items()]  # JSON is YAML
-    overrides = [item for override in overrides for item in ("-o", override)]
-    dse(runs_dir, "export", "--name", name, "--pick", "max-miou", "--out", str(out), "--retrain",
-        *overrides)  # fmt: skip
-    data = SegmentationOptions.create(**{**space["evaluator"]["options"], **recipe}).load_data()
+    dse(runs_dir, "export", "--name", name, "--pick", "max-miou", "--out", str(out))
+    design = yaml.safe_load((out / "design.yaml").read_text())
+    if design["provenance"].get("weights") != "verify":
+        raise SystemExit(f"{out}: the max-miou design was not verified (search weights)")
+    data = SegmentationOptions.create(**design["evaluator"]["options"]).load_data()
     model = torch.jit.load(str(out / "model.pt"))
     miou = evaluate_miou(
         model, data.val_images, data.val_labels, num_classes=data.num_classes, device="auto"
