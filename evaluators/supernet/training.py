@@ -75,7 +75,7 @@ SAMPLERS: dict[str, Sampler] = {"uniform": _uniform, "sandwich": _sandwich}
 
 NOISE_SETTINGS = (
     "noise_epochs", "noise_batch_size", "noise_lr", "noise_images", "noise_ramp",
-    "noise_max_grad_norm",
+    "noise_max_grad_norm", "noise_seed",
 )  # fmt: skip
 """What only the noise-aware phase reads: :meth:`SupernetSettings.float_phase` resets them."""
 
@@ -105,8 +105,11 @@ class SupernetSettings(Options):
     noise_max_grad_norm: float | None = knob(
         10.0, 0.0, None, "", "as finetune_noise_aware; None: unclipped", open_low=True
     )
+    noise_seed: int = knob(
+        0, 0, None, "", "which designs and chips the noise phase visits (0: the seed's own)"
+    )
 
-    ADDED: ClassVar[tuple[str, ...]] = ("noise_ramp", "distill")
+    ADDED: ClassVar[tuple[str, ...]] = ("noise_ramp", "distill", "noise_seed")
     """Settings added after the cache format was fixed: at their defaults they train exactly as
     before, so they are left out of the cache key then (no cached supernet is orphaned)."""
 
@@ -184,8 +187,10 @@ def train_under_noise(
 ) -> TrainResult:
     """Phase 2: ``noise_epochs`` of noise-aware training from the float weights. Its draws of
     designs and chips come from a stream of their own, so the phase computes the same whether
-    phase 1 ran just before or its result was read from the cache."""
-    rng = random.Random(f"noise-{seed}")
+    phase 1 ran just before or its result was read from the cache; ``noise_seed`` draws others
+    (how much a supernet's ranking owes to them is measured by varying it)."""
+    stream = f"noise-{seed}" + (f"-{settings.noise_seed}" if settings.noise_seed else "")
+    rng = random.Random(stream)
     space = supernet.space
     noise_data = data.subset(settings.noise_images, None, seed)
     noise_steps = settings.noise_epochs * max(

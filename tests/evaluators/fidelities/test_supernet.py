@@ -131,6 +131,7 @@ def test_cache_key_follows_space_data_seed_and_recipe() -> None:
         "data": key(space, num_train=24),
         "data seed": key(space, seed=1),
         "epochs": key(space, supernet={**OPTIONS["supernet"], "epochs": 4}),
+        "noise seed": key(space, supernet={**OPTIONS["supernet"], "noise_seed": 1}),
         "noise": key(space, noise={"adc_gain": 2.0}),
     }
     assert len({base, *changed.values()}) == 1 + len(changed), changed
