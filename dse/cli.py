@@ -81,7 +81,11 @@ def search(
         ),
     ] = None,
     optimizer: Annotated[
-        str | None, typer.Option(help="nsga2 (default), nsga3, gp, pymoo-nsga2, tpe or random.")
+        str | None,
+        typer.Option(
+            help="tpe, nsga2, nsga3, gp, pymoo-nsga2 or random;"
+            " default: tpe up to 1000 designs, nsga2 above."
+        ),
     ] = None,
     population: Annotated[
         int | None,

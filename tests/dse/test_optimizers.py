@@ -129,12 +129,14 @@ def test_a_taken_optimizer_name_is_refused() -> None:
     assert OPTIMIZERS["nsga2"] is default
 
 
-def test_gp_hands_a_long_history_to_nsga2_which_picks_parents_from_all_of_it(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("name", ["gp", "tpe"])
+def test_a_model_hands_a_long_history_to_nsga2_which_picks_parents_from_all_of_it(
+    name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(OPTIMIZERS["gp"], "max_history", 16)
-    monkeypatch.setattr(OPTIMIZERS["gp"], "startup_trials", 16)  # no GP fit needed here
-    optimizer = make_optimizer("gp", MIXED, population_size=8, seed=0)
+    monkeypatch.setattr(OPTIMIZERS[name], "max_history", 16)
+    if name == "gp":
+        monkeypatch.setattr(OPTIMIZERS["gp"], "startup_trials", 16)  # no GP fit needed here
+    optimizer = make_optimizer(name, MIXED, population_size=8, seed=0)
     history = drive_optimizer(optimizer, 2)
     optimizer.ask()  # the hand-over: NSGA-II's first generation
     study = optimizer._study

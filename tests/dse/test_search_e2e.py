@@ -102,7 +102,9 @@ def test_constrained_front_holds_only_feasible_designs(
 
 
 # nsga2 over five generations; the others over two, the second one bred (for gp, fitted)
-@pytest.mark.parametrize("optimizer, budget", [("nsga2", 60), ("nsga3", 20), ("gp", 20)])
+@pytest.mark.parametrize(
+    "optimizer, budget", [("nsga2", 60), ("nsga3", 20), ("gp", 20), ("tpe", 20)]
+)
 def test_same_seed_same_designs_with_one_or_two_workers(
     dse: Dse, write_space: Callable[..., Path], tmp_path: Path, optimizer: str, budget: int
 ) -> None:
@@ -137,6 +139,7 @@ def test_mlflow_layout(small: Path) -> None:
     parent = parents[0]
     assert parent.info.status == "FINISHED"
     assert {"optimizer", "budget", "seed", "code_version", "space"} <= set(parent.data.params)
+    assert parent.data.params["optimizer"] == "tpe"  # the default at this budget
     steps = client.get_metric_history(parent.info.run_id, "hypervolume")
     assert [m.step for m in steps] == [0, 1, 2, 3]
     assert len(client.get_metric_history(parent.info.run_id, "front_size")) == 4

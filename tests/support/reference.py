@@ -1,9 +1,12 @@
 """Comparisons with the reference behaviour recorded in ``tests/data`` (see its recorder).
 
 On the machine that recorded them the results are bit-identical; the tolerances leave room only
-for what another CPU may legitimately change: the summation order of float kernels, which moves
-a trained network's mIoU by far less than ``ACCURACY_ABS``. The hardware model is closed-form
-numpy, so its metrics must agree to ``COST_REL``.
+for what another CPU legitimately changes: the summation order of float kernels, which training
+amplifies. Measured (2026-12-03, the quickstart and evaluator references of ef76baa, recorded on
+another CPU, rerun on an Intel Xeon): clean mIoU within 0.0033, mIoU under noise within 0.0054,
+except one 2-bit design of the quickstart at 0.0185 (a few codes flip at the quantizer's steps
+and the noisy score follows). Hence ``ACCURACY_ABS`` per metric, about 1.6x those. The hardware
+model is closed-form numpy, so its metrics must agree to ``COST_REL``.
 """
 
 from __future__ import annotations
@@ -17,8 +20,7 @@ from typing import Any
 import pytest
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-ACCURACY = ("miou", "miou_std", "miou_clean")
-ACCURACY_ABS = 2e-3
+ACCURACY_ABS = {"miou": 0.03, "miou_std": 0.03, "miou_clean": 5e-3}
 COST_REL = 1e-9
 VOLATILE = ("train_s",)  # wall-clock metrics: never compared
 REPORT_ROW = re.compile(r"^\| (?P<name>[^|]+?) \| (?P<value>[^|]+?) \|$")
@@ -37,7 +39,9 @@ def assert_same_metrics(
     names = set(measured) - set(VOLATILE)
     assert names == set(recorded), f"{where}: metric names differ: {names ^ set(recorded)}"
     for name, expected in recorded.items():
-        tolerance = {"abs": ACCURACY_ABS} if name in ACCURACY else {"rel": COST_REL, "abs": 1e-12}
+        tolerance = (
+            {"abs": ACCURACY_ABS[name]} if name in ACCURACY_ABS else {"rel": COST_REL, "abs": 1e-12}
+        )
         assert measured[name] == pytest.approx(expected, **tolerance), f"{where}: {name}"
 
 
@@ -59,4 +63,4 @@ def assert_same_report(measured: Mapping[str, str], recorded: Mapping[str, str])
     for name, text in recorded.items():
         expected = [float(n) for n in NUMBER.findall(text)]
         got = [float(n) for n in NUMBER.findall(measured[name])]
-        assert got == pytest.approx(expected, abs=ACCURACY_ABS, rel=1e-3), name
+        assert got == pytest.approx(expected, abs=ACCURACY_ABS["miou"], rel=1e-3), name
