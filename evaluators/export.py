@@ -198,4 +198,10 @@ def _weights_note(options: Mapping[str, Any]) -> str:
             f" {options.get('finetune_epochs')} noise-aware), not from `{fidelity}`."
         )
     note = WEIGHT_SOURCES.get(fidelity, "From fidelity `{fidelity}` (`evaluators/fidelities/`).")
-    return note.format_map({**options, "fidelity": fidelity})
+    note = note.format_map({**options, "fidelity": fidelity})
+    if fidelity == "supernet" and options.get("average_float_supernet"):
+        note += (
+            " The search averaged this slice's score with that of the float supernet's slice"
+            " (`average_float_supernet`); this report scores the exported slice alone."
+        )
+    return note

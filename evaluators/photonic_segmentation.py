@@ -75,8 +75,8 @@ class PhotonicSegmentationEvaluator:
             return costs.on(hardware_of(params, self.options)).metrics()
         design = Design.resolve(params, self.options)
         start = time.perf_counter()
-        network = self.fidelity.network(design, self.data)
-        metrics = score(network, design, self.options, self.data).metrics()
+        network, *samples = self.fidelity.networks(design, self.data)
+        metrics = score(network, design, self.options, self.data, samples=samples).metrics()
         return {**metrics, "train_s": time.perf_counter() - start}
 
     def export(self, params: dict[str, Any], out_dir: Path) -> None:

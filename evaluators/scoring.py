@@ -8,12 +8,13 @@ a searched design are measured alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from torch import nn
 
-from evaluators.accuracy import clean_miou, noisy_miou
+from evaluators.accuracy import NoisyScore, clean_miou, noisy_miou
 from evaluators.data import SegmentationData
 from evaluators.design import Design
 from evaluators.hardware import (
@@ -83,19 +84,29 @@ def score(
     design: Design,
     options: SegmentationOptions,
     data: SegmentationData | None = None,
+    *,
+    samples: Sequence[nn.Module] = (),
 ) -> Score:
     """Cost ``network`` on the design's hardware and the digital reference; with ``data``, also
-    measure its accuracy on ``options.noise_samples`` chips of the design's noise model."""
+    measure its accuracy on ``options.noise_samples`` chips of the design's noise model. Other
+    weight ``samples`` of the same design (:meth:`Fidelity.networks`) are scored on the same
+    chips, and the accuracy is over all of them: mIoU and its spread over every (weights, chip)
+    pair, the clean mIoU their mean."""
     costs = NetworkCost.of(network, options).on(design.hardware)
     if data is None:
         return costs
-    noisy = noisy_miou(
-        network,
-        data,
-        design.noise,
-        samples=options.noise_samples,
-        seed=options.seed,
-        device=options.device,
-    )
-    clean = clean_miou(network, data, options.device)
-    return replace(costs, accuracy=Accuracy(noisy.miou, noisy.miou_std, clean))
+    noisy: list[float] = []
+    clean: list[float] = []
+    for weights in (network, *samples):
+        noisy += noisy_miou(
+            weights,
+            data,
+            design.noise,
+            samples=options.noise_samples,
+            seed=options.seed,
+            device=options.device,
+        ).samples
+        clean.append(clean_miou(weights, data, options.device))
+    over_all = NoisyScore(tuple(noisy))
+    accuracy = Accuracy(over_all.miou, over_all.miou_std, statistics.fmean(clean))
+    return replace(costs, accuracy=accuracy)

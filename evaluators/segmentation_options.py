@@ -53,6 +53,10 @@ class SegmentationOptions(Options):
     recalibration_noise: bool = knob(
         False, source="measure those statistics through the design's own noise model: " + SUPERNET
     )
+    average_float_supernet: bool = knob(
+        False, source="also score the slice of the float supernet (before its noise phase) and"
+        " average: " + SUPERNET,
+    )  # fmt: skip
     tune_epochs: int = knob(2, 0, None, "epochs", "float, from the inherited weights: " + FINETUNE)
     tune_lr: float = knob(2e-3, 0.0, None, "", FINETUNE, open_low=True)
     tune_images: int | None = knob(None, 1, None, "images", FINETUNE + "; None: the whole split")
@@ -70,6 +74,7 @@ class SegmentationOptions(Options):
     # set by prepare for the workers
     cache_dir: str | None = knob(None, source="prepare: trained weights, for export")
     supernet_path: str | None = knob(None, source="prepare: the trained supernet workers load")
+    float_supernet_path: str | None = knob(None, source="prepare: its float phase, if averaged")
 
     def validate(self) -> None:
         size = self.image_size
@@ -82,6 +87,11 @@ class SegmentationOptions(Options):
                 raise self.error(f"hardware.{key}: unknown parameter; see evaluators/hardware")
         NoiseConfig.create(**self.noise)
         _ = self.supernet_settings, self.digital_reference  # parsed once, validated here
+        if self.average_float_supernet and not self.supernet_settings.noise_epochs:
+            raise self.error(
+                "average_float_supernet: the supernet has no noise phase (supernet.noise_epochs"
+                " is 0), so its float supernet is the supernet itself"
+            )
 
     @cached_property
     def supernet_settings(self) -> SupernetSettings:

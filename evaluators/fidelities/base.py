@@ -9,6 +9,9 @@ evaluator option ``fidelity``. The evaluator builds one instance from its option
 - ``setup()`` once per worker: load what ``prepare`` made.
 - ``network(design, data)`` for every design: the design's network in eval mode, with this
   fidelity's weights. A fidelity owns its caches (trained weights on disk, a loaded supernet).
+- ``networks(design, data)``: the networks whose accuracy is averaged into the design's score,
+  ``network``'s first (the one that is costed and exported); other weight samples of the same
+  design may follow (the supernet fidelity's float supernet). By default ``network``'s alone.
 - ``key(design)``: the content key of those weights, a hash of everything they depend on, so a
   cache entry is reused exactly when nothing it depends on changed.
 - ``cost(train_images)``: what it spends on training, to compare fidelities before running them.
@@ -62,6 +65,11 @@ class Fidelity(ABC):
     @abstractmethod
     def network(self, design: Design, data: SegmentationData) -> nn.Module:
         """``design``'s network in eval mode, with this fidelity's weights."""
+
+    def networks(self, design: Design, data: SegmentationData) -> list[nn.Module]:
+        """The networks the design is scored with: :meth:`network`'s, then any other weight
+        samples whose accuracy is averaged with it (see the module docstring)."""
+        return [self.network(design, data)]
 
     @abstractmethod
     def key(self, design: Design) -> str:

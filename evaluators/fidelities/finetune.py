@@ -60,6 +60,10 @@ class FineTuned(Inherited):
         self.weights.save(key, network)
         return network
 
+    def networks(self, design: Design, data: SegmentationData) -> list[nn.Module]:
+        """Its own trained network alone (the supernet's float slice is not trained further)."""
+        return [self.network(design, data)]
+
     def key(self, design: Design) -> str:
         relevant = {name: getattr(self.options, name) for name in KEYED_OPTIONS}
         return content_key([WEIGHTS_FORMAT, "finetune", super().key(design), relevant])

@@ -9,7 +9,9 @@ network gets its own batch-norm statistics from :func:`recalibrate_bn` before it
 
 from evaluators.supernet.cache import (
     SupernetRecipe,
+    cache_path,
     fingerprint,
+    float_recipe,
     load_supernet,
     obtain_supernet,
 )
@@ -26,7 +28,9 @@ __all__ = [
     "SupernetRecipe",
     "SupernetSettings",
     "SupernetSpace",
+    "cache_path",
     "fingerprint",
+    "float_recipe",
     "load_supernet",
     "obtain_supernet",
     "recalibrate_bn",

@@ -100,7 +100,7 @@ def test_low_precision_and_high_noise_cost_accuracy(one_thread: None) -> None:
         ({"reference": {"bits": 0}}, r"^reference\.bits=0 out of range: allowed \[1, 32\] bit$"),
         ({"hardware": {"rows": 16}}, r"^hardware\.rows: write hw\.rows"),
         ({"hardware": {"hw.colums": 8}}, r"^hardware\.hw\.colums: unknown parameter"),
-        ({"colour": "red"}, r"^colour: unknown option; known: batch_size, cache_dir, "),
+        ({"colour": "red"}, r"^colour: unknown option; known: average_float_supernet, batch"),
     ],
 )
 def test_bad_options_fail_in_one_line_naming_the_option(

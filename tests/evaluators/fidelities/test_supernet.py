@@ -20,6 +20,7 @@ from evaluators.fidelities.supernet import Inherited
 from evaluators.network import build_network
 from evaluators.noise import PhotonicLayer, photonic_mode
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
+from evaluators.scoring import score
 from evaluators.supernet import (
     Supernet,
     SupernetError,
@@ -105,6 +106,39 @@ def test_export_carries_the_inherited_weights(trained: dict[str, Any], tmp_path:
     expected = worker.fidelity.network(design, worker.data)(images)
     torch.testing.assert_close(model(images), expected)
     assert not list(Path(trained["options"]["cache_dir"]).glob("weights/*.pt"))  # no training
+
+
+def test_the_float_supernet_slice_is_averaged_into_the_score(trained: dict[str, Any]) -> None:
+    """``average_float_supernet``: the design is also scored on its slice of the float supernet
+    the training left before its noise phase (found by prepare, no training), on the same
+    chips, and the accuracy is that of both slices."""
+    options = {**OPTIONS, "average_float_supernet": True}
+    extra = PhotonicSegmentationEvaluator(**options).prepare(trained["cache"], DOMAINS)
+    assert extra["supernet_path"] == trained["options"]["supernet_path"]
+    paired = PhotonicSegmentationEvaluator(**options, **extra)
+    metrics = paired.evaluate(DESIGN)
+    design = Design.resolve(DESIGN, paired.options)
+    noisy_slice, float_slice = paired.fidelity.networks(design, paired.data)
+    slices = (noisy_slice, float_slice)
+    alone = [score(n, design, paired.options, paired.data).accuracy for n in slices]
+    assert all(a is not None for a in alone)
+    assert metrics["miou"] == pytest.approx(sum(a.miou for a in alone if a) / 2)
+    assert metrics["miou_clean"] == pytest.approx(sum(a.miou_clean for a in alone if a) / 2)
+    float_weights = load_supernet(Path(extra["float_supernet_path"])).weights(DESIGN)
+    state = float_slice.state_dict()
+    learned = [n for n in state if "running_" not in n and "num_batches" not in n]
+    for name in learned:  # (the statistics are recalibrated)
+        torch.testing.assert_close(state[name], float_weights[name], rtol=0, atol=0)
+    noisy_weights = noisy_slice.state_dict()
+    changed = [n for n in learned if not torch.equal(float_weights[n], noisy_weights[n])]
+    assert changed, "the noise phase changed the weights"
+    single = PhotonicSegmentationEvaluator(**trained["options"]).fidelity
+    assert paired.fidelity.key(design) != single.key(design)
+
+
+def test_averaging_the_float_supernet_needs_a_noise_phase() -> None:
+    with pytest.raises(ValueError, match="average_float_supernet: the supernet has no noise phase"):
+        PhotonicSegmentationEvaluator(**{**QUICK, "average_float_supernet": True})
 
 
 def test_without_prepare_the_supernet_fidelity_says_what_to_do() -> None:
