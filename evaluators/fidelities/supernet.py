@@ -35,7 +35,6 @@ from evaluators.supernet import (
     Supernet,
     SupernetRecipe,
     SupernetSpace,
-    cache_path,
     fingerprint,
     float_recipe,
     load_supernet,
@@ -59,16 +58,20 @@ class Inherited(Fidelity):
         options = self.options
         data = options.load_data()  # on the driver: it trains on all its cores, not `threads`
         recipe = self.recipe(SupernetSpace.from_domains(domains), data)
-        path = obtain_supernet(
-            recipe,
-            cache_dir,
-            data,
-            noise_of=lambda hw: noise_of(hardware_of(hw, options), options),
-            device=options.device,
-        )
-        extra = {"supernet_path": str(path)}
-        if options.average_float_supernet:  # obtain_supernet left it on the way
-            extra["float_supernet_path"] = str(cache_path(cache_dir, float_recipe(recipe).key))
+
+        def obtain(recipe: SupernetRecipe) -> str:
+            path = obtain_supernet(
+                recipe,
+                cache_dir,
+                data,
+                noise_of=lambda hw: noise_of(hardware_of(hw, options), options),
+                device=options.device,
+            )
+            return str(path)
+
+        extra = {"supernet_path": obtain(recipe)}
+        if options.average_float_supernet:  # found where training the first left it
+            extra["float_supernet_path"] = obtain(float_recipe(recipe))
         return extra
 
     def setup(self) -> None:

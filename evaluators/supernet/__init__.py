@@ -9,7 +9,6 @@ network gets its own batch-norm statistics from :func:`recalibrate_bn` before it
 
 from evaluators.supernet.cache import (
     SupernetRecipe,
-    cache_path,
     fingerprint,
     float_recipe,
     load_supernet,
@@ -28,7 +27,6 @@ __all__ = [
     "SupernetRecipe",
     "SupernetSettings",
     "SupernetSpace",
-    "cache_path",
     "fingerprint",
     "float_recipe",
     "load_supernet",
