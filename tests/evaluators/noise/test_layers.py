@@ -102,4 +102,6 @@ def test_chunks_assemble_the_output_and_gradients_of_one_chunk(
     assert torch.allclose(whole[0], whole[1], atol=1e-6)  # both ways of assembling agree
     monkeypatch.setattr(photonic_layers, "_chunking", chunking)
     for chunked, reference in zip(run(), whole, strict=True):
-        assert torch.allclose(chunked, reference, atol=1e-6)
+        # float32 tolerance: another chunk width is another summation order inside the matrix
+        # products (2e-6 relative on an Intel Xeon, 2026-12-03)
+        torch.testing.assert_close(chunked, reference, rtol=1e-5, atol=1e-5)
