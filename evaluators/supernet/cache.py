@@ -117,15 +117,16 @@ def obtain_supernet(
     :func:`float_recipe` when there is one (and caches it when there is not): the float phase
     is most of the training, and noise recipes are what gets varied."""
     path = cache_path(cache_dir, recipe.key)
-    if _cached(path, recipe.key):
+    if _cached(path, recipe.key) is not None:
         return path
     supernet = Supernet(recipe.space, recipe.num_classes, seed=recipe.seed)
     start = time.perf_counter()
     settings = recipe.settings
     float_phase = float_recipe(recipe)
     float_path = cache_path(cache_dir, float_phase.key)
-    if float_phase.key != recipe.key and _cached(float_path, float_phase.key):
-        supernet.store.load(read_record(float_path)["tensors"])
+    cached_float = _cached(float_path, float_phase.key) if float_phase.key != recipe.key else None
+    if cached_float is not None:
+        supernet.store.load(cached_float["tensors"])
         if progress:
             tqdm.write(f"supernet {recipe.key}: float phase from {float_path}", file=sys.stderr)
     else:
@@ -148,16 +149,16 @@ def float_recipe(recipe: SupernetRecipe) -> SupernetRecipe:
     return dataclasses.replace(recipe, settings=recipe.settings.float_phase())
 
 
-def _cached(path: Path, key: str) -> bool:
-    """Whether ``path`` holds a valid supernet of ``key`` (a damaged one is warned about)."""
+def _cached(path: Path, key: str) -> dict[str, Any] | None:
+    """The verified record at ``path`` if it holds a valid supernet of ``key``, else None (a
+    damaged one is warned about)."""
     if not path.exists():
-        return False
+        return None
     try:
-        read_record(path, key)
-        return True
+        return read_record(path, key)
     except SupernetError as error:
         log.warning("%s; training the supernet again", error)
-        return False
+        return None
 
 
 def save_supernet(supernet: Supernet, recipe: SupernetRecipe, path: Path, seconds: float) -> None:

@@ -164,15 +164,11 @@ def train_paths(
     def next_paths(step: int) -> None:
         supernet.select(*sampler(supernet.space, step, settings.paths_per_step, rng))
 
-    try:
-        return train(
-            supernet, data, epochs=settings.epochs, seed=seed, device=device,
-            batch_size=settings.batch_size, lr=settings.lr, progress=progress,
-            before_step=next_paths,
-            loss=distillation_loss if settings.distill else segmentation_loss,
-        )  # fmt: skip
-    finally:
-        supernet.select()
+    return _phase(
+        supernet, data, epochs=settings.epochs, seed=seed, device=device,
+        batch_size=settings.batch_size, lr=settings.lr, progress=progress,
+        before_step=next_paths, loss=distillation_loss if settings.distill else segmentation_loss,
+    )  # fmt: skip
 
 
 def train_under_noise(
@@ -206,13 +202,18 @@ def train_under_noise(
             space.sample(rng), noise=noise, chip_seed=chip, noise_seed=DYNAMIC_OFFSET + step
         )
 
+    return _phase(
+        supernet, noise_data, epochs=settings.noise_epochs, seed=seed, device=device,
+        batch_size=settings.noise_batch_size, lr=settings.noise_lr, progress=progress,
+        before_step=next_noisy_path, loss=segmentation_loss,
+        max_grad_norm=settings.noise_max_grad_norm,
+    )  # fmt: skip
+
+
+def _phase(supernet: Supernet, data: SegmentationData, **training: Any) -> TrainResult:
+    """One phase through :func:`evaluators.training.train`, the full supernet selected after."""
     try:
-        return train(
-            supernet, noise_data, epochs=settings.noise_epochs, seed=seed, device=device,
-            batch_size=settings.noise_batch_size, lr=settings.noise_lr, progress=progress,
-            before_step=next_noisy_path, loss=segmentation_loss,
-            max_grad_norm=settings.noise_max_grad_norm,
-        )  # fmt: skip
+        return train(supernet, data, **training)
     finally:
         supernet.select()
 
