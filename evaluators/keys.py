@@ -7,8 +7,11 @@ of the cache's format: changing how they are computed orphans every existing ent
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 
@@ -17,3 +20,17 @@ def content_key(data: Any) -> str:
     values as their text)."""
     blob = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+@functools.cache
+def source_key(*modules: ModuleType) -> str:
+    """24 hex digits of the SHA-256 of the source of ``modules`` (every ``.py`` file of a
+    package): for a cached result whose numbers the code computes, not only its inputs, so
+    that editing that code files new results instead of serving stale ones."""
+    digest = hashlib.sha256()
+    for module in modules:
+        origin = Path(module.__file__ or "")
+        files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+        for path in files:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]

@@ -18,9 +18,10 @@ fidelity (option ``fidelity``, :mod:`evaluators.fidelities`) gives the design it
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +30,18 @@ import torch
 from evaluators.data import SegmentationData
 from evaluators.design import Design, build_config, hardware_of
 from evaluators.export import export_design
-from evaluators.fidelities import FIDELITIES, Fidelity
+from evaluators.fidelities import FIDELITIES, Fidelity, WeightSample
+from evaluators.measurements import Measurement, MeasurementCache, measure
 from evaluators.network import NetworkConfig
-from evaluators.scoring import NetworkCost, score
+from evaluators.scoring import Accuracy, NetworkCost, score
 from evaluators.segmentation_options import EvaluatorOptionsError, SegmentationOptions
 from evaluators.training import resolve_device
 
 __all__ = ["EvaluatorOptionsError", "PhotonicSegmentationEvaluator", "SegmentationOptions"]
 
 NETWORK_COSTS = 256
-"""Networks whose traced layers a hardware-only evaluator keeps (a few hundred KB)."""
+"""Networks whose traced layers an evaluator keeps (a few hundred KB): costs depend on the
+network's shape, not its weights, so every hardware variant of a network reuses one tracing."""
 
 
 class PhotonicSegmentationEvaluator:
@@ -49,6 +52,7 @@ class PhotonicSegmentationEvaluator:
         self.fidelity = self._fidelity(self.options.fidelity)
         self._data: SegmentationData | None = None
         self._network_costs: dict[NetworkConfig, NetworkCost] = {}
+        self._measurements = MeasurementCache(self.options.cache_dir)
 
     # -- the evaluator protocol (dse/evaluator.py) -----------------------------------------
 
@@ -71,12 +75,14 @@ class PhotonicSegmentationEvaluator:
 
     def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
         if self.options.hardware_only:  # no noise model to resolve, no network to train
-            costs = self._network_cost(NetworkConfig.from_params(params))
-            return costs.on(hardware_of(params, self.options)).metrics()
+            network = self._network_cost(NetworkConfig.from_params(params))
+            return network.on(hardware_of(params, self.options)).metrics()
         design = Design.resolve(params, self.options)
         start = time.perf_counter()
-        network, *samples = self.fidelity.networks(design, self.data)
-        metrics = score(network, design, self.options, self.data, samples=samples).metrics()
+        samples = self.fidelity.samples(design, self.data)
+        accuracy = Accuracy.of([self._measured(sample, design) for sample in samples])
+        costs = self._network_cost(design.network).on(design.hardware)
+        metrics = replace(costs, accuracy=accuracy).metrics()
         return {**metrics, "train_s": time.perf_counter() - start}
 
     def export(self, params: dict[str, Any], out_dir: Path) -> None:
@@ -105,6 +111,21 @@ class PhotonicSegmentationEvaluator:
         described = asdict(self.options)
         described["device"] = str(resolve_device(self.options.device))
         return described
+
+    def _measured(self, sample: WeightSample, design: Design) -> Measurement:
+        """``sample`` measured on the design's chips, or its cached measurement (with option
+        ``retrain``, whose weights are new, the cache is written but not read)."""
+        key = self._measurements.key(sample.key, design, self.options, self._validation)
+        cached = None if self.options.retrain else self._measurements.load(key)
+        if cached is not None:
+            return cached
+        measurement = measure(sample.build(), design, self.options, self.data)
+        self._measurements.save(key, measurement)
+        return measurement
+
+    @functools.cached_property
+    def _validation(self) -> str:
+        return self.data.fingerprint("val")
 
     def _network_cost(self, network: NetworkConfig) -> NetworkCost:
         """``network`` traced and costed digitally once, for every hardware it meets (the most

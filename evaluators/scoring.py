@@ -1,10 +1,11 @@
 """Scoring one trained design: accuracy under its own noise, and its cost, photonic and digital.
 
-:func:`score` is the one place a design's metrics are computed: the evaluator's ``evaluate``
-reports its :meth:`Score.metrics`, ``export`` writes the same :class:`Score` into its report and
-files, and ``dse verify`` re-runs ``evaluate`` with other options, so a verified, an exported and
-a searched design are measured alike.
-"""
+:class:`Score` is what a design's metrics are, always made of the same two parts: its costs
+(:class:`NetworkCost` on its hardware) and its :class:`Accuracy` over the measurements of its
+weight samples (:func:`evaluators.measurements.measure`). The evaluator's ``evaluate`` reports
+its :meth:`Score.metrics`, ``export`` writes the :func:`score` of the exported network into its
+report and files, and ``dse verify`` re-runs ``evaluate`` with other options, so a verified, an
+exported and a searched design are measured alike."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from torch import nn
 
-from evaluators.accuracy import NoisyScore, clean_miou, noisy_miou
+from evaluators.accuracy import NoisyScore
 from evaluators.data import SegmentationData
 from evaluators.design import Design
 from evaluators.hardware import (
@@ -25,6 +26,7 @@ from evaluators.hardware import (
     cost_network,
     extract_layers,
 )
+from evaluators.measurements import Measurement, measure
 from evaluators.segmentation_options import SegmentationOptions
 
 DIGITAL_METRICS = ("throughput_fps", "latency_ms", "energy_uj", "power_w")  # as digital_*
@@ -37,6 +39,15 @@ class Accuracy:
     miou: float
     miou_std: float
     miou_clean: float
+
+    @classmethod
+    def of(cls, measurements: Sequence[Measurement]) -> Accuracy:
+        """Over several weight samples of one design (:meth:`Fidelity.samples`), measured on
+        the same chips: mIoU and its spread over every (weights, chip) pair, the clean mIoU
+        their mean."""
+        noisy = NoisyScore(tuple(value for m in measurements for value in m.noisy))
+        clean = statistics.fmean(m.clean for m in measurements)
+        return cls(noisy.miou, noisy.miou_std, clean)
 
 
 @dataclass(frozen=True)
@@ -63,8 +74,8 @@ class Score:
 @dataclass(frozen=True)
 class NetworkCost:
     """What costing takes from a network, whatever its hardware: its layers, traced once, and its
-    cost on the digital reference. A hardware-only search keeps one per network, since tracing
-    costs ~100x the analytic model (``benchmarks/RESULTS.md``, hardware-only path)."""
+    cost on the digital reference. The evaluator keeps one per network, since tracing costs ~100x
+    the analytic model (``benchmarks/RESULTS.md``, hardware-only path)."""
 
     layers: LayerTable
     digital: Mapping[str, float]
@@ -84,29 +95,10 @@ def score(
     design: Design,
     options: SegmentationOptions,
     data: SegmentationData | None = None,
-    *,
-    samples: Sequence[nn.Module] = (),
 ) -> Score:
     """Cost ``network`` on the design's hardware and the digital reference; with ``data``, also
-    measure its accuracy on ``options.noise_samples`` chips of the design's noise model. Other
-    weight ``samples`` of the same design (:meth:`Fidelity.networks`) are scored on the same
-    chips, and the accuracy is over all of them: mIoU and its spread over every (weights, chip)
-    pair, the clean mIoU their mean."""
+    measure its accuracy on ``options.noise_samples`` chips of the design's noise model."""
     costs = NetworkCost.of(network, options).on(design.hardware)
     if data is None:
         return costs
-    noisy: list[float] = []
-    clean: list[float] = []
-    for weights in (network, *samples):
-        noisy += noisy_miou(
-            weights,
-            data,
-            design.noise,
-            samples=options.noise_samples,
-            seed=options.seed,
-            device=options.device,
-        ).samples
-        clean.append(clean_miou(weights, data, options.device))
-    over_all = NoisyScore(tuple(noisy))
-    accuracy = Accuracy(over_all.miou, over_all.miou_std, statistics.fmean(clean))
-    return replace(costs, accuracy=accuracy)
+    return replace(costs, accuracy=Accuracy.of([measure(network, design, options, data)]))

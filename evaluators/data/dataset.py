@@ -10,6 +10,8 @@ every worker; training converts one batch at a time to float ``N x 3 x H x W`` w
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -81,6 +83,16 @@ class SegmentationData:
 
     def labels(self, split: str) -> Tensor:
         return self.train_labels if split == "train" else self.val_labels
+
+    def fingerprint(self, split: str) -> str:
+        """SHA-256 of one split's arrays and the class names: what a result computed from that
+        split (a trained supernet, a validation score) is keyed by, so that a changed file at
+        the same path counts as other data."""
+        digest = hashlib.sha256(json.dumps(self.class_names).encode())
+        for tensor in (self.images(split), self.labels(split)):
+            digest.update(str(tuple(tensor.shape)).encode())
+            digest.update(tensor.contiguous().numpy().tobytes())
+        return digest.hexdigest()
 
     def subset(self, num_train: int | None, num_val: int | None, seed: int) -> SegmentationData:
         """A seeded random subset (kept in original order) of each split; None keeps a split whole.

@@ -9,9 +9,15 @@ fidelity is one registered class in a module of its own.
 import importlib
 import pkgutil
 
-from evaluators.fidelities.base import FIDELITIES, Cost, Fidelity, register_fidelity
+from evaluators.fidelities.base import (
+    FIDELITIES,
+    Cost,
+    Fidelity,
+    WeightSample,
+    register_fidelity,
+)
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")  # each registers its fidelities
 
-__all__ = ["FIDELITIES", "Cost", "Fidelity", "register_fidelity"]
+__all__ = ["FIDELITIES", "Cost", "Fidelity", "WeightSample", "register_fidelity"]

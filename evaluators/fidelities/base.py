@@ -9,9 +9,11 @@ evaluator option ``fidelity``. The evaluator builds one instance from its option
 - ``setup()`` once per worker: load what ``prepare`` made.
 - ``network(design, data)`` for every design: the design's network in eval mode, with this
   fidelity's weights. A fidelity owns its caches (trained weights on disk, a loaded supernet).
-- ``networks(design, data)``: the networks whose accuracy is averaged into the design's score,
-  ``network``'s first (the one that is costed and exported); other weight samples of the same
-  design may follow (the supernet fidelity's float supernet). By default ``network``'s alone.
+- ``samples(design, data)``: the weight samples whose accuracy is averaged into the design's
+  score, each with its own content key and built only when called (a sample whose measurement
+  is cached is never built; :mod:`evaluators.measurements`): ``network``'s first, then any other
+  weights of the same design (the supernet fidelity's float supernet). By default ``network``'s
+  alone.
 - ``key(design)``: the content key of those weights, a hash of everything they depend on, so a
   cache entry is reused exactly when nothing it depends on changed.
 - ``cost(train_images)``: what it spends on training, to compare fidelities before running them.
@@ -25,6 +27,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,14 @@ class Cost:
     noisy_per_design: int = 0
 
 
+@dataclass(frozen=True)
+class WeightSample:
+    """One set of weights a design is scored with: their content key, and how to get them."""
+
+    key: str
+    build: Callable[[], nn.Module]
+
+
 class Fidelity(ABC):
     """How a design gets its weights (see the module docstring)."""
 
@@ -66,10 +77,10 @@ class Fidelity(ABC):
     def network(self, design: Design, data: SegmentationData) -> nn.Module:
         """``design``'s network in eval mode, with this fidelity's weights."""
 
-    def networks(self, design: Design, data: SegmentationData) -> list[nn.Module]:
-        """The networks the design is scored with: :meth:`network`'s, then any other weight
-        samples whose accuracy is averaged with it (see the module docstring)."""
-        return [self.network(design, data)]
+    def samples(self, design: Design, data: SegmentationData) -> list[WeightSample]:
+        """The weights the design is scored with: :meth:`network`'s, then any other samples
+        whose accuracy is averaged with it (see the module docstring)."""
+        return [WeightSample(self.key(design), partial(self.network, design, data))]
 
     @abstractmethod
     def key(self, design: Design) -> str:

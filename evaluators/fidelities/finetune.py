@@ -14,7 +14,7 @@ from torch import nn
 
 from evaluators.data import SegmentationData
 from evaluators.design import Design
-from evaluators.fidelities.base import Cost, register_fidelity
+from evaluators.fidelities.base import Cost, Fidelity, WeightSample, register_fidelity
 from evaluators.fidelities.supernet import Inherited
 from evaluators.fidelities.training import WeightCache, train_in_two_phases
 from evaluators.keys import content_key
@@ -60,9 +60,9 @@ class FineTuned(Inherited):
         self.weights.save(key, network)
         return network
 
-    def networks(self, design: Design, data: SegmentationData) -> list[nn.Module]:
+    def samples(self, design: Design, data: SegmentationData) -> list[WeightSample]:
         """Its own trained network alone (the supernet's float slice is not trained further)."""
-        return [self.network(design, data)]
+        return Fidelity.samples(self, design, data)
 
     def key(self, design: Design) -> str:
         relevant = {name: getattr(self.options, name) for name in KEYED_OPTIONS}

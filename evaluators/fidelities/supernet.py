@@ -16,8 +16,9 @@ the standalone reference over three draws), and the float slice's errors are not
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from torch import nn
 from evaluators.accuracy import CALIBRATION_CHIP_OFFSET, DYNAMIC_OFFSET
 from evaluators.data import SegmentationData
 from evaluators.design import Design, hardware_of, noise_of
-from evaluators.fidelities.base import Cost, Fidelity, register_fidelity
+from evaluators.fidelities.base import Cost, Fidelity, WeightSample, register_fidelity
 from evaluators.keys import content_key
 from evaluators.network import FAMILY
 from evaluators.noise import photonic_mode
@@ -83,13 +84,16 @@ class Inherited(Fidelity):
     def network(self, design: Design, data: SegmentationData) -> nn.Module:
         return self._slice(self.supernet, design, data)
 
-    def networks(self, design: Design, data: SegmentationData) -> list[nn.Module]:
+    def samples(self, design: Design, data: SegmentationData) -> list[WeightSample]:
         """The slice of the supernet, then with ``average_float_supernet`` that of its float
-        supernet (see the module docstring)."""
-        networks = [self.network(design, data)]
+        supernet (see the module docstring). The first is keyed as without the float
+        supernet, so the lower level of a search measured it already."""
+        noisy = partial(self.network, design, data)
+        samples = [WeightSample(self._slice_key(self._path(), design), noisy)]
         if self.options.average_float_supernet:
-            networks.append(self._slice(self.float_supernet, design, data))
-        return networks
+            floating = partial(self._slice, self.float_supernet, design, data)
+            samples.append(WeightSample(self._slice_key(self._float_path(), design), floating))
+        return samples
 
     def _slice(self, supernet: Supernet, design: Design, data: SegmentationData) -> nn.Module:
         if design.network.model != FAMILY:
@@ -120,13 +124,16 @@ class Inherited(Fidelity):
 
     def key(self, design: Design) -> str:
         """The supernet's own key (its file's name), the design and the recalibration images."""
-        supernet = self._path().stem
+        extra = ["with the float supernet"] if self.options.average_float_supernet else []
+        return self._slice_key(self._path(), design, extra)
+
+    def _slice_key(self, supernet: Path, design: Design, extra: Sequence[str] = ()) -> str:
+        """The key of ``design``'s recalibrated slice of the supernet filed at ``supernet``."""
         recalibration: list[Any] = [self.options.recalibration_images, self.options.dataset]
         if self.options.recalibration_noise:  # (absent otherwise: earlier keys stay valid)
             recalibration.append("noise")
-        if self.options.average_float_supernet:
-            recalibration.append("with the float supernet")
-        return content_key([supernet, dict(design.params), recalibration])
+        recalibration += extra
+        return content_key([supernet.stem, dict(design.params), recalibration])
 
     def cost(self, train_images: int) -> Cost:
         settings = self.options.supernet_settings
@@ -149,13 +156,16 @@ class Inherited(Fidelity):
     def float_supernet(self) -> Supernet:
         """The float supernet ``prepare`` pointed to (``average_float_supernet``)."""
         if self._float_supernet is None:
-            if self.options.float_supernet_path is None:
-                raise EvaluatorOptionsError(
-                    "average_float_supernet needs the float supernet's path: run"
-                    " prepare(cache_dir, domains) first (dse search does)"
-                )
-            self._float_supernet = load_supernet(Path(self.options.float_supernet_path))
+            self._float_supernet = load_supernet(self._float_path())
         return self._float_supernet
+
+    def _float_path(self) -> Path:
+        if self.options.float_supernet_path is None:
+            raise EvaluatorOptionsError(
+                "average_float_supernet needs the float supernet's path: run"
+                " prepare(cache_dir, domains) first (dse search does)"
+            )
+        return Path(self.options.float_supernet_path)
 
     def _path(self) -> Path:
         if self.options.supernet_path is None:

@@ -9,7 +9,6 @@ written next to its name and renamed, so concurrent workers never read half a fi
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
@@ -18,6 +17,7 @@ from torch import nn
 from evaluators.accuracy import finetune_noise_aware
 from evaluators.data import SegmentationData
 from evaluators.design import Design
+from evaluators.files import write_atomically
 from evaluators.segmentation_options import SegmentationOptions
 from evaluators.training import train
 
@@ -44,10 +44,8 @@ class WeightCache:
         path = self.path(key)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # workers may race
-        torch.save({k: v.cpu() for k, v in network.state_dict().items()}, temporary)
-        temporary.replace(path)
+        state = {k: v.cpu() for k, v in network.state_dict().items()}
+        write_atomically(path, lambda temporary: torch.save(state, temporary))
 
 
 def train_in_two_phases(

@@ -22,7 +22,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import sys
 import time
 import zipfile
@@ -36,6 +35,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from evaluators.data import SegmentationData
+from evaluators.files import write_atomically
 from evaluators.keys import content_key
 from evaluators.supernet.errors import SupernetError
 from evaluators.supernet.model import Supernet
@@ -81,13 +81,9 @@ class SupernetRecipe:
 
 
 def fingerprint(data: SegmentationData) -> str:
-    """SHA-256 of the training split and the class names, all that supernet training reads
-    (so scoring on another validation subset reuses the supernet)."""
-    digest = hashlib.sha256(json.dumps(data.class_names).encode())
-    for tensor in (data.train_images, data.train_labels):
-        digest.update(str(tuple(tensor.shape)).encode())
-        digest.update(tensor.contiguous().numpy().tobytes())
-    return digest.hexdigest()
+    """The training split's fingerprint, all that supernet training reads (so scoring on another
+    validation subset reuses the supernet)."""
+    return data.fingerprint("train")
 
 
 def checksum(tensors: Mapping[str, Tensor]) -> str:
@@ -172,10 +168,7 @@ def save_supernet(supernet: Supernet, recipe: SupernetRecipe, path: Path, second
         "tensors": tensors,
         "checksum": checksum(tensors),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save(record, temporary)
-    temporary.replace(path)
+    write_atomically(path, lambda temporary: torch.save(record, temporary))
 
 
 def read_record(path: Path, key: str | None = None) -> dict[str, Any]:

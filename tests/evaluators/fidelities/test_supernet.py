@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 import torch
 import yaml
+from torch import nn
 
 import evaluators.supernet.cache as cache_module
 from dse.evaluator import prepare_options
 from dse.space import load_space
+from evaluators import photonic_segmentation
 from evaluators.accuracy import CALIBRATION_CHIP_OFFSET, DYNAMIC_OFFSET
 from evaluators.design import Design
 from evaluators.fidelities.supernet import Inherited
+from evaluators.measurements import Measurement, measure
 from evaluators.network import build_network
 from evaluators.noise import PhotonicLayer, photonic_mode
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
@@ -45,7 +48,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_scores_come_from_the_trained_supernet(trained: dict[str, Any]) -> None:
-    worker = PhotonicSegmentationEvaluator(**trained["options"])
+    """(Without a measurement cache: the test swaps the supernet behind the key's back.)"""
+    worker = PhotonicSegmentationEvaluator(**{**trained["options"], "cache_dir": None})
     worker.setup()
     metrics = worker.evaluate(DESIGN)
     assert 0.0 < metrics["miou"] <= 1.0 and metrics["macs"] > 0
@@ -54,6 +58,9 @@ def test_scores_come_from_the_trained_supernet(trained: dict[str, Any]) -> None:
         assert again[name] == pytest.approx(metrics[name]), name
     fidelity = worker.fidelity
     assert isinstance(fidelity, Inherited)
+    design = Design.resolve(DESIGN, worker.options)
+    costs = score(fidelity.network(design, worker.data), design, worker.options).metrics()
+    assert costs == {name: metrics[name] for name in costs}  # the sliced network's own costs
     fidelity._supernet = Supernet(fidelity.supernet.space, worker.data.num_classes, seed=0)
     assert worker.evaluate(DESIGN)["miou_clean"] < metrics["miou_clean"] - 0.05
 
@@ -118,7 +125,7 @@ def test_the_float_supernet_slice_is_averaged_into_the_score(trained: dict[str, 
     paired = PhotonicSegmentationEvaluator(**options, **extra)
     metrics = paired.evaluate(DESIGN)
     design = Design.resolve(DESIGN, paired.options)
-    noisy_slice, float_slice = paired.fidelity.networks(design, paired.data)
+    noisy_slice, float_slice = (s.build() for s in paired.fidelity.samples(design, paired.data))
     slices = (noisy_slice, float_slice)
     alone = [score(n, design, paired.options, paired.data).accuracy for n in slices]
     assert all(a is not None for a in alone)
@@ -134,6 +141,33 @@ def test_the_float_supernet_slice_is_averaged_into_the_score(trained: dict[str, 
     assert changed, "the noise phase changed the weights"
     single = PhotonicSegmentationEvaluator(**trained["options"]).fidelity
     assert paired.fidelity.key(design) != single.key(design)
+
+
+def test_the_pair_level_measures_only_the_float_slice(
+    trained: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A design scored at the first level, then with ``average_float_supernet`` (the levels of
+    camvid.yaml), has its noise-trained slice measured once: the second level reads that
+    measurement from the cache and scores exactly as without one."""
+    measured: list[nn.Module] = []
+
+    def counted(network: nn.Module, *args: Any) -> Measurement:
+        measured.append(network)
+        return measure(network, *args)
+
+    monkeypatch.setattr(photonic_segmentation, "measure", counted)
+    first = {**trained["options"], "cache_dir": str(tmp_path)}
+    paired = {**OPTIONS, "average_float_supernet": True}
+    paired.update(PhotonicSegmentationEvaluator(**paired).prepare(trained["cache"], DOMAINS))
+    PhotonicSegmentationEvaluator(**first).evaluate(DESIGN)
+    cached = PhotonicSegmentationEvaluator(**{**paired, "cache_dir": str(tmp_path)})
+    metrics = cached.evaluate(DESIGN)
+    assert len(measured) == 2
+    uncached = PhotonicSegmentationEvaluator(**{**paired, "cache_dir": None}).evaluate(DESIGN)
+    assert len(measured) == 4
+    for name in ("miou", "miou_std", "miou_clean"):
+        assert metrics[name] == uncached[name], name
+    assert len(list(tmp_path.glob("scores/*.json"))) == 2
 
 
 def test_averaging_the_float_supernet_needs_a_noise_phase() -> None:
