@@ -4,12 +4,13 @@ Issue 13's acceptance 2-4 in one command, every step through the real command li
 ledger), into a fresh ``--runs-dir`` so that nothing is cached at the start:
 
 1. ``dse search SPACE`` as written (its ``fidelities:`` levels, when it has some) at
-   ``--budget`` and ``--seed``: wall time, supernet training included.
+   ``--budget`` and the first of ``--seeds``: wall time, supernet training included.
 2. For a multi-fidelity space, the same space reduced to its first level (``single``: the cheap
    level's options merged into the evaluator's, ``fidelities:`` removed), same seed and budget;
    its supernet is cached by then, so its wall time is scoring only.
 3. ``dse verify --top K`` on both: the verified fronts' hypervolumes and the rank agreement
    (Kendall tau) between search score and verified score, as ``dse verify`` prints them.
+   Steps 1-3 again for every further seed (searches ``shipped-seedS``, ``single-seedS``).
 4. ``dse export --pick max-miou`` of the search of step 1: a verified design, so it carries the
    weights ``dse verify`` trained with the space's verify recipe (read from the cache, its report
    says so), and its ``model.pt`` loaded with plain ``torch.jit.load`` and scored in float on every
@@ -21,7 +22,7 @@ must be new or empty: a search found there would resume, and its wall time would
 Usage (from the repository root; hours on 2 cores, the verify recipe trains ~30 epochs a design)::
 
     .venv/bin/python benchmarks/camvid_search.py [--space search_spaces/camvid.yaml] \\
-        [--budget 200] [--seed 0] [--top 8] [--runs-dir runs/camvid-search] [--out report.md]
+        [--budget 200] [--seeds 0 1] [--top 8] [--runs-dir runs/camvid-search] [--out report.md]
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ def verify(runs_dir: Path, name: str, top: int) -> tuple[dict[str, float], float
     return summary, time.perf_counter() - start
 
 
+def search_name(name: str, seed: int, args: argparse.Namespace) -> str:
+    """``name`` for the first seed (what the export reads), ``name-seedS`` for the others."""
+    return name if seed == args.seeds[0] else f"{name}-seed{seed}"
+
+
 def export_max_miou(runs_dir: Path, name: str, space: dict[str, Any]) -> tuple[Path, float]:
     """Export the search's max-miou design (an end of the front, so ``dse verify --top`` 2 or
     more verified it: it exports with verify's recipe and the weights verify trained); its float
@@ -95,7 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", type=Path, default=Path("search_spaces/camvid.yaml"))
     parser.add_argument("--budget", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one pair a seed")
     parser.add_argument("--top", type=int, default=8)
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/camvid-search"))
     parser.add_argument("--out", type=Path, default=None, help="also write the report here")
@@ -104,7 +110,6 @@ def main() -> None:
         parser.error(f"--runs-dir {args.runs_dir} is not empty: give a new one")
     args.runs_dir.mkdir(parents=True, exist_ok=True)
     space = yaml.safe_load(args.space.read_text())
-    flags = ["--budget", str(args.budget), "--seed", str(args.seed)]
     lines = [
         f"Command: `{shlex.join([sys.executable, *sys.argv])}`",
         f"Machine: {machine()}",
@@ -115,20 +120,27 @@ def main() -> None:
         reduced = args.runs_dir / "single-level.yaml"
         reduced.write_text(yaml.safe_dump(single_level(space), sort_keys=False))
         searches["first level only"] = (reduced, "single")
-    rows = ["| search | wall time | verified | summary of `dse verify` |", "|---|---|---|---|"]
-    for label, (path, name) in searches.items():
-        seconds = cli_search(path, name, args.runs_dir, *flags)
-        summary, verify_seconds = verify(args.runs_dir, name, args.top)
-        cells = ", ".join(f"{key} {value:.4g}" for key, value in summary.items())
-        rows.append(f"| {label} | {seconds:.0f} s | {verify_seconds:.0f} s | {cells} |")
+    rows = [
+        "| seed | search | wall time | verified | summary of `dse verify` |",
+        "|---|---|---|---|---|",
+    ]
+    for seed in args.seeds:
+        flags = ["--budget", str(args.budget), "--seed", str(seed)]
+        for label, (path, name) in searches.items():
+            seconds = cli_search(path, search_name(name, seed, args), args.runs_dir, *flags)
+            summary, verify_seconds = verify(args.runs_dir, search_name(name, seed, args), args.top)
+            cells = ", ".join(f"{key} {value:.4g}" for key, value in summary.items())
+            rows.append(
+                f"| {seed} | {label} | {seconds:.0f} s | {verify_seconds:.0f} s | {cells} |"
+            )
     out, miou = export_max_miou(args.runs_dir, "shipped", space)
     lines += rows
-    if len(searches) > 1:
-        lines += ["", "The first-level search found its supernet cached by the first: its wall"
-                  " time is scoring only. Per-generation rank agreement between the levels: the"
-                  " shipped search's MLflow run."]  # fmt: skip
-    lines += ["", f"Max-miou export of the shipped search ({out}): float mIoU {miou:.4f} on every"
-              " validation frame, `model.pt` loaded with `torch.jit.load`."]  # fmt: skip
+    lines += ["", "Every search after the first found the supernet cached by the first: its wall"
+              " time is scoring only. Per-generation rank agreement between the levels: each"
+              " shipped search's MLflow run."]  # fmt: skip
+    lines += ["", f"Max-miou export of the shipped search of seed {args.seeds[0]} ({out}): float"
+              f" mIoU {miou:.4f} on every validation frame, `model.pt` loaded with"
+              " `torch.jit.load`."]  # fmt: skip
     publish("\n".join(lines), args.out)
 
 
