@@ -67,11 +67,16 @@ class MeasurementCache:
         return content_key([FORMAT, weights, asdict(design.noise), chips, validation, code])
 
     def load(self, key: str) -> Measurement | None:
+        """The measurement filed under ``key``; None when there is none or it does not read
+        (it is then measured again and replaced)."""
         path = self._path(key)
         if path is None or not path.exists():
             return None
-        stored = json.loads(path.read_text())
-        return Measurement(tuple(stored["noisy"]), stored["clean"])
+        try:
+            stored = json.loads(path.read_text())
+            return Measurement(tuple(map(float, stored["noisy"])), float(stored["clean"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def save(self, key: str, measurement: Measurement) -> None:
         path = self._path(key)

@@ -59,6 +59,8 @@ def test_a_cached_measurement_is_read_unless_the_design_is_retrained(tmp_path: P
     read = PhotonicSegmentationEvaluator(**options).evaluate(DESIGN)
     assert (read["miou"], read["miou_clean"]) == (0.99, 0.98)
     assert read["energy_uj"] == measured["energy_uj"]
+    entry.write_text('{"noisy": [0.9')  # a file that does not read is measured again
+    assert PhotonicSegmentationEvaluator(**options).evaluate(DESIGN)["miou"] == measured["miou"]
     retrained = PhotonicSegmentationEvaluator(**options, retrain=True).evaluate(DESIGN)
     assert retrained["miou"] == pytest.approx(measured["miou"])
     assert json.loads(entry.read_text())["noisy"] == [retrained["miou"]]  # refreshed
