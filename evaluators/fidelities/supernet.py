@@ -93,9 +93,13 @@ class Inherited(Fidelity):
         noisy = partial(self.network, design, data)
         samples = [WeightSample(self._slice_key(self._path(), design), noisy)]
         if self.options.average_float_supernet:
-            floating = partial(self._slice, self.float_supernet, design, data)
-            samples.append(WeightSample(self._slice_key(self._float_path(), design), floating))
+            key = self._slice_key(self._float_path(), design)
+            floating = partial(self._float_slice, design, data)  # loads nothing until called
+            samples.append(WeightSample(key, floating))
         return samples
+
+    def _float_slice(self, design: Design, data: SegmentationData) -> nn.Module:
+        return self._slice(self.float_supernet, design, data)
 
     def _slice(self, supernet: Supernet, design: Design, data: SegmentationData) -> nn.Module:
         if design.network.model != FAMILY:
