@@ -60,9 +60,10 @@ class NoiseSource:
 
     The CPU generator costs about 7 ns per normal, more than the rest of the tile pipeline per
     element, so with ``reuse`` > 1 requests are served as windows at uniformly random offsets of
-    a pool of i.i.d. normals that is redrawn once it has served ``reuse`` times its size. A
-    window never repeats a value, so each request is exactly i.i.d.; values recur only between
-    requests, at unrelated positions. ``reuse`` = 1 draws every sample afresh.
+    a pool of i.i.d. normals that is redrawn once it has served ``reuse`` times its size, and
+    extended with fresh normals when a request outgrows it. A window never repeats a value, so
+    each request is exactly i.i.d.; values recur only between requests, at unrelated positions.
+    ``reuse`` = 1 draws every sample afresh.
     """
 
     def __init__(self, seed: int, reuse: int) -> None:
@@ -87,15 +88,19 @@ class NoiseSource:
         key = (like.device, like.dtype)
         pool = self._pools.get(key)
         size = max(_MIN_POOL, _POOL_HEADROOM * count)
-        if (
-            pool is None
-            or pool.values.numel() < size
-            or (pool.served + count > self._reuse * pool.values.numel())
-        ):
-            gen = self._generator(like.device)
-            values = torch.randn(size, generator=gen, device=like.device, dtype=like.dtype)
-            pool = self._pools[key] = _Pool(values)
+        if pool is None or pool.served + count > self._reuse * pool.values.numel():
+            held = 0 if pool is None else pool.values.numel()
+            pool = self._pools[key] = _Pool(self._draw(max(size, held), like))
+        elif pool.values.numel() < size:
+            # Extended, not redrawn: a network's requests grow layer by layer, and redrawing the
+            # pool for each slightly larger one drew 2.3x the normals on CamVid designs.
+            more = self._draw(size - pool.values.numel(), like)
+            pool.values = torch.cat([pool.values, more])
         return pool
+
+    def _draw(self, count: int, like: torch.Tensor) -> torch.Tensor:
+        gen = self._generator(like.device)
+        return torch.randn(count, generator=gen, device=like.device, dtype=like.dtype)
 
     def _generator(self, device: torch.device) -> torch.Generator:
         if device not in self._generators:

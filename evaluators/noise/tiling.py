@@ -257,5 +257,7 @@ def tile_matmul(
         digital = digital * scale * tiles.out_scale
     else:
         digital = digital.mul_(scale).mul_(tiles.out_scale)
+    if digital.shape[1] == 1:  # one block (depthwise and other narrow layers): nothing to sum
+        return digital[:, 0]
     accumulator = torch.promote_types(digital.dtype, torch.float32)
     return digital.sum(1, dtype=accumulator).to(digital.dtype)

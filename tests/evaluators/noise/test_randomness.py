@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 import torch
 
 from evaluators.noise import NoiseConfig, photonic_mode
-from evaluators.noise.randomness import ChipErrors
+from evaluators.noise.randomness import _MIN_POOL, ChipErrors, NoiseSource
 from tests.support.noise import IDEAL, infer, small_net, zero_sum_linear
 
 STATIC_ONLY = NoiseConfig(sigma_in=0.0, sigma_w=0.0, sigma_out=0.0, sigma_in_static=0.05)
@@ -22,6 +23,25 @@ def test_noise_reuse_keeps_the_statistics() -> None:
     for out in outs:
         assert out.var().item() == pytest.approx(2 * 0.05**2 * 12, rel=0.06)
     assert not torch.equal(outs[0], outs[1])
+
+
+def test_a_pool_outgrown_by_its_requests_is_extended_not_redrawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    drawn: list[int] = []
+    randn = torch.randn
+
+    def counted(count: int, **options: Any) -> torch.Tensor:
+        drawn.append(count)
+        return randn(count, **options)
+
+    monkeypatch.setattr(torch, "randn", counted)
+    source, like = NoiseSource(seed=0, reuse=16), torch.empty(0)
+    requests = [_MIN_POOL // 2 + step * (_MIN_POOL // 8) for step in range(8)]  # growing
+    windows = [source.normal((count,), like) for count in requests]
+    assert sum(drawn) == 4 * requests[-1]  # what the last pool holds, each normal drawn once
+    for window in windows:
+        assert abs(window.mean().item()) < 0.01 and window.std().item() == pytest.approx(1, 0.01)
 
 
 def test_same_seeds_give_identical_outputs() -> None:
