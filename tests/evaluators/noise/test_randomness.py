@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from evaluators.noise import NoiseConfig, photonic_mode
-from evaluators.noise.randomness import _MIN_POOL, ChipErrors, NoiseSource
+from evaluators.noise.randomness import _MIN_POOL, _POOL_HEADROOM, ChipErrors, NoiseSource
 from tests.support.noise import IDEAL, infer, small_net, zero_sum_linear
 
 STATIC_ONLY = NoiseConfig(sigma_in=0.0, sigma_w=0.0, sigma_out=0.0, sigma_in_static=0.05)
@@ -39,7 +39,7 @@ def test_a_pool_outgrown_by_its_requests_is_extended_not_redrawn(
     source, like = NoiseSource(seed=0, reuse=16), torch.empty(0)
     requests = [_MIN_POOL // 2 + step * (_MIN_POOL // 8) for step in range(8)]  # growing
     windows = [source.normal((count,), like) for count in requests]
-    assert sum(drawn) == 4 * requests[-1]  # what the last pool holds, each normal drawn once
+    assert sum(drawn) == _POOL_HEADROOM * requests[-1]  # the last pool, each normal drawn once
     for window in windows:
         assert abs(window.mean().item()) < 0.01 and window.std().item() == pytest.approx(1, 0.01)
 
