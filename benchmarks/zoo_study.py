@@ -154,6 +154,8 @@ def render(rows: list[dict[str, Any]], command: str, recipe: Mapping[str, Any]) 
             f" | {r['energy_uj']:.3g} | {r['utilization']:.2f}"
             f" | {r['digital_throughput_fps']:.3g} | {r['digital_energy_uj']:.3g} |"
         )
+    lines += ["", "Properties of each float network (the same on every chip):", ""]
+    lines += properties_table(rows)
     lines += [
         "",
         "Spearman rho [bootstrap 90 %] of each property with the loss under noise"
@@ -169,6 +171,15 @@ def render(rows: list[dict[str, Any]], command: str, recipe: Mapping[str, Any]) 
             cells.append(spearman([r[name] for r in at], [loss(r) for r in at]))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def properties_table(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per network: its :data:`PROPERTIES` (measured on its float network)."""
+    lines = ["| network | " + " | ".join(PROPERTIES) + " |", "|---|" + "---|" * len(PROPERTIES)]
+    first = {r["network"]: r for r in sorted(rows, key=lambda r: r["bits"])}
+    for name, row in sorted(first.items()):
+        lines.append(f"| {name} | " + " | ".join(f"{row[p]:.3g}" for p in PROPERTIES) + " |")
+    return lines
 
 
 def loss(row: Mapping[str, Any]) -> float:
