@@ -37,6 +37,13 @@ def machine() -> str:
     )
 
 
+def code_commit() -> str:
+    """The short hash of the checkout's HEAD ("unknown" outside git): stated beside results."""
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True)
+    return result.stdout.decode().strip() or "unknown"
+
+
 def publish(text: str, out: Path | None) -> None:
     """Print the report, and also write it to ``out`` when given."""
     print(text)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from benchmark_support import latin_hypercube, machine
+from benchmark_support import code_commit, latin_hypercube, machine
 
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
 
@@ -85,11 +84,6 @@ def write_table(table: dict[str, Any]) -> None:
     temporary = TABLE.with_suffix(".tmp")
     temporary.write_text(json.dumps(table, indent=1) + "\n")
     temporary.replace(TABLE)
-
-
-def code_commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True)
-    return result.stdout.decode().strip() or "unknown"
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 For every optimizer and seed, runs ``dse search SPACE --optimizer O --seed S`` (Ray, MLflow,
 ledger: everything a user runs) into one shared runs directory, so that evaluator caches (a
 supernet) are built once and reused. Then, from each search's ledger, computes the hypervolume
-of the non-dominated feasible designs among the first k evaluations, for every k, with the
+of the non-dominated feasible designs among the first k designs asked for (with the results of
+their promoted levels, in a multi-fidelity space), for every k, with the
 space's fixed objective bounds and the reference point 1.1 (the same for every method and seed),
 counting failed and infeasible evaluations against the budget. Prints a markdown table (median
 and interquartile range at budget checkpoints) and the hypervolume of the front of all searches'
@@ -15,21 +16,29 @@ searches then run on a copy of the space written into the runs directory, so tha
 space can be compared at a cheaper scoring fidelity (say fewer validation frames) without a
 second space file to keep in step with the first.
 
+``--table`` keeps every finished search's curve and front in a JSON file (commit it): a search
+already there is not run again, so a comparison of hours resumes in a later session even when the
+runs directory is gone, and the best known front is rebuilt from the fronts it holds.
+
 Usage:
   .venv/bin/python benchmarks/optimizer_comparison.py SPACE --budget 200 --seeds 0 1 2 3 4 \\
       [--optimizers nsga2 pymoo-nsga2 tpe random] [--workers 2] [--runs-dir runs-bench] \\
-      [--option num_val=16 ...]
+      [--option num_val=16 ...] [--table benchmarks/reference/camvid_optimizers.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
-from benchmark_support import cli_search, machine
+from benchmark_support import cli_search, code_commit, machine
 
 from dse.design import parse_overrides
 from dse.ledger import Ledger
@@ -40,10 +49,10 @@ from dse.trial import Trial
 
 def run_search(
     space: Path, name: str, optimizer: str, seed: int, args: argparse.Namespace
-) -> float:
-    """One search through the CLI; returns its wall time (skipped when already finished)."""
-    if len(Ledger(args.runs_dir / "searches" / name).read_trials()) >= args.budget:
-        return float("nan")
+) -> float | None:
+    """One search through the CLI; returns its wall time (None when it had already finished)."""
+    if designs_asked(read_trials(args.runs_dir, name)) >= args.budget:
+        return None
     flags = ["--optimizer", optimizer, "--seed", str(seed), "--budget", str(args.budget)]
     flags += ["--workers", str(args.workers)]
     if args.population:
@@ -51,23 +60,45 @@ def run_search(
     return cli_search(space, name, args.runs_dir, *flags)
 
 
-def front_hypervolume(trials: list[Trial], space: SearchSpace) -> float:
-    """Hypervolume of the front of ``trials`` within the space's fixed bounds."""
+def front_points(trials: list[Trial], space: SearchSpace) -> np.ndarray:
+    """The front of ``trials`` normalised within the space's fixed bounds (minimisation)."""
     if any(o.bounds is None for o in space.objectives):
         raise SystemExit("the benchmark needs fixed bounds on every objective of the space")
     bounds = [o.bounds for o in space.objectives if o.bounds is not None]
     front = pareto_front(trials, space)
-    return hypervolume(normalize(objective_matrix(front, space), space.objectives, bounds))
+    return normalize(objective_matrix(front, space), space.objectives, bounds)
+
+
+def front_hypervolume(trials: list[Trial], space: SearchSpace) -> float:
+    """Hypervolume of the front of ``trials`` within the space's fixed bounds."""
+    return hypervolume(front_points(trials, space))
+
+
+def designs_asked(trials: list[Trial]) -> int:
+    """Designs a search has asked for: its trial numbers (a promoted design adds entries)."""
+    return max((t.number for t in trials), default=-1) + 1
 
 
 def hypervolume_curve(trials: list[Trial], space: SearchSpace) -> np.ndarray:
-    """Hypervolume of the first k trials' front, for k = 1 .. len(trials) (in evaluation order)."""
-    return np.array([front_hypervolume(trials[:k], space) for k in range(1, len(trials) + 1)])
+    """Hypervolume of the front of the first k designs, for k = 1 .. the designs in ``trials``.
+
+    A design is a trial number: in a multi-fidelity search the results of its promoted levels
+    come with it (the front counts only the top level's), so k counts designs asked for, not
+    ledger entries (with half of each generation promoted, 200 entries are ~133 designs)."""
+    return np.array(
+        [
+            front_hypervolume([t for t in trials if t.number < k], space)
+            for k in range(1, designs_asked(trials) + 1)
+        ]
+    )
 
 
-def read_trials(runs_dir: Path, name: str) -> list[Trial]:
-    """The search's trials in evaluation order (its ledger holds them in order of finishing)."""
-    return sorted(Ledger(runs_dir / "searches" / name).read_trials(), key=lambda t: t.number)
+def read_trials(runs_dir: Path, name: str, designs: int | None = None) -> list[Trial]:
+    """The search's results (every level) of its first ``designs`` designs, in evaluation order
+    (its ledger holds them in order of finishing)."""
+    trials = Ledger(runs_dir / "searches" / name).read_trials()
+    kept = [t for t in trials if designs is None or t.number < designs]
+    return sorted(kept, key=lambda t: t.number)
 
 
 def summarise(curves: dict[str, np.ndarray], checkpoints: list[int]) -> list[str]:
@@ -95,7 +126,7 @@ def plot(curves: dict[str, np.ndarray], best: float, path: Path, title: str) -> 
         (line,) = axis.plot(x, median, label=f"{optimizer} (median)")
         axis.fill_between(x, q1, q3, color=line.get_color(), alpha=0.2)
     axis.axhline(best, color="gray", linestyle="--", label="front of all searches")
-    axis.set_xlabel("evaluations")
+    axis.set_xlabel("designs evaluated")
     axis.set_ylabel("hypervolume (fixed bounds, ref 1.1)")
     axis.set_title(title)
     axis.grid(alpha=0.3)
@@ -103,6 +134,47 @@ def plot(curves: dict[str, np.ndarray], best: float, path: Path, title: str) -> 
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+@dataclass
+class Table:
+    """Finished searches by name: hypervolume curve, normalised front, wall time, code commit.
+
+    Commit it: a comparison that takes hours then resumes in a later session, or on another
+    machine, from the searches it holds, and the best known front is rebuilt from their fronts.
+    ``header`` (space file, budget, evaluator overrides) must match for a row to be reused."""
+
+    path: Path | None
+    header: dict[str, Any]
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, path: Path | None, header: dict[str, Any]) -> Table:
+        if path is None or not path.exists():
+            return cls(path, header)
+        data = json.loads(path.read_text())
+        if data["header"] != header:
+            raise SystemExit(
+                f"{path}: made for {data['header']}, not {header}; use another --table"
+            )
+        return cls(path, header, data["rows"])
+
+    def add(
+        self, name: str, trials: list[Trial], space: SearchSpace, wall: float | None
+    ) -> dict[str, Any]:
+        row = {
+            "curve": [round(float(v), 6) for v in hypervolume_curve(trials, space)],
+            "front": np.round(front_points(trials, space), 6).tolist(),
+            "wall_s": wall,
+            "code_commit": code_commit(),
+            "date": time.strftime("%Y-%m-%d"),
+        }
+        self.rows[name] = row
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            payload = {"header": self.header, "rows": self.rows}
+            self.path.write_text(json.dumps(payload, indent=1) + "\n")
+        return row
 
 
 def with_options(space: Path, overrides: dict[str, object], runs_dir: Path) -> Path:
@@ -130,26 +202,33 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs-bench"))
     parser.add_argument("--figure", type=Path, default=Path("benchmarks/figures/hypervolume.png"))
     parser.add_argument("--option", nargs="+", default=[], help="evaluator option key=value")
+    parser.add_argument("--table", type=Path, default=None, help="JSON of finished searches")
     args = parser.parse_args()
-    args.space = with_options(args.space, parse_overrides(args.option), args.runs_dir)
+    overrides = parse_overrides(args.option)
+    header = {"space": args.space.name, "budget": args.budget, "options": overrides}
+    args.space = with_options(args.space, overrides, args.runs_dir)
     space = load_space(args.space)
     print(f"machine: {machine()}")
     print(f"command: {' '.join(['python', *sys.argv])}")
+    table = Table.open(args.table, header)
     # Seed-major order: an interrupted comparison leaves every optimizer with as many seeds.
     runs: dict[str, list[np.ndarray]] = {optimizer: [] for optimizer in args.optimizers}
-    everything: list[Trial] = []
+    fronts: list[np.ndarray] = []
     for seed in args.seeds:
         for optimizer in args.optimizers:
             name = f"{space.name}-{optimizer}-s{seed}"
-            wall = run_search(args.space, name, optimizer, seed, args)
-            trials = read_trials(args.runs_dir, name)[: args.budget]
-            runs[optimizer].append(hypervolume_curve(trials, space))
-            everything += trials
-            print(f"{name}: {wall:.0f} s, final HV {runs[optimizer][-1][-1]:.4f}", flush=True)
+            row = table.rows.get(name)
+            if row is None:
+                wall = run_search(args.space, name, optimizer, seed, args)
+                row = table.add(name, read_trials(args.runs_dir, name, args.budget), space, wall)
+            runs[optimizer].append(np.array(row["curve"]))
+            fronts.append(np.array(row["front"]).reshape(-1, len(space.objectives)))
+            wall_s = "?" if row["wall_s"] is None else f"{row['wall_s']:.0f}"
+            print(f"{name}: {wall_s} s, final HV {row['curve'][-1]:.4f}", flush=True)
     curves = {optimizer: np.array(per_seed) for optimizer, per_seed in runs.items()}
     # No true front on a real space: the best known is the front of every search's designs.
-    best = front_hypervolume(everything, space)
-    print(f"front of all {len(everything)} designs: HV {best:.4f}")
+    best = hypervolume(np.vstack(fronts))
+    print(f"front of all {len(fronts)} searches' designs: HV {best:.4f}")
     checkpoints = sorted({max(1, args.budget // 4), args.budget // 2, args.budget})
     print("\n".join(summarise(curves, checkpoints)))
     args.figure.parent.mkdir(parents=True, exist_ok=True)

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from benchmark_support import machine, publish
-from camvid_reference import RECIPE, TABLE, code_commit, space_options
+from benchmark_support import code_commit, machine, publish
+from camvid_reference import RECIPE, TABLE, space_options
 from scipy import stats
 
 from dse.design import parse_overrides
