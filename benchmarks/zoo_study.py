@@ -11,8 +11,10 @@ evaluator's defaults, so every network meets the same chip), it is scored on the
 - its cost there (throughput, energy, array utilization) and on the digital reference;
 - properties that may explain its loss under noise: the MAC-weighted reduction length per output
   (D, the products each output sums before the digital accumulation), the depthwise share of MACs,
-  GEMM layers, residual adds per GEMM layer, and the crest factor (max / RMS) of the GEMM inputs
-  on a few validation frames (block floating point scales each block by its largest value).
+  GEMM layers, residual adds per GEMM layer, the crest factor (max / RMS) of the GEMM inputs on a
+  few validation frames (block floating point scales each block by its largest value), and the
+  MAC share of GEMMs whose inputs go negative (signed input DACs have half the levels of the
+  unsigned ones a ReLU's output gets: ``evaluators.noise.layers.signed_input``).
 
 Rows go to ``--out`` (JSON) as they finish, so a run resumes; ``--report`` writes the table, the
 Spearman correlations of each property with the loss under noise (bootstrap 90 % interval over the
@@ -43,12 +45,20 @@ from dse.design import parse_overrides
 from evaluators.data import to_model_input
 from evaluators.design import Design
 from evaluators.hardware import LayerSpec, extract_layers
+from evaluators.noise.layers import signed_input
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
 from evaluators.zoo import MODELS
 
 COSTS = ("throughput_fps", "energy_uj", "utilization", "latency_ms", "macs", "params")
 DIGITAL = ("digital_throughput_fps", "digital_energy_uj")
-PROPERTIES = ("reduction_d", "depthwise_share", "gemm_layers", "adds_per_gemm", "crest_factor")
+PROPERTIES = (
+    "reduction_d",
+    "depthwise_share",
+    "gemm_layers",
+    "adds_per_gemm",
+    "crest_factor",
+    "signed_share",
+)
 CREST_FRAMES = 8
 
 
@@ -75,32 +85,44 @@ def properties(evaluator: PhotonicSegmentationEvaluator, design: Design) -> dict
     gemms = [layer for layer in layers if layer.macs > 0]
     macs = np.array([layer.macs for layer in gemms], dtype=float)
     depthwise = sum(layer.macs for layer in gemms if layer.op.startswith("dwconv"))
+    crest, signed = input_statistics(network, evaluator.data.val_images[:CREST_FRAMES], gemms)
     return {
         "reduction_d": float(np.average([layer.gemm_d for layer in gemms], weights=macs)),
         "depthwise_share": depthwise / macs.sum(),
         "gemm_layers": float(len(gemms)),
         "adds_per_gemm": sum(layer.op == "add" for layer in layers) / len(gemms),
-        "crest_factor": crest_factor(network, evaluator.data.val_images[:CREST_FRAMES], gemms),
+        "crest_factor": crest,
+        "signed_share": signed,
     }
 
 
-def crest_factor(network: torch.nn.Module, images: torch.Tensor, gemms: list[LayerSpec]) -> float:
-    """Mean over GEMM layers of max |x| / RMS(x) of the layer's input on ``images``."""
+def input_statistics(
+    network: torch.nn.Module, images: torch.Tensor, gemms: list[LayerSpec]
+) -> tuple[float, float]:
+    """On ``images``: the mean over GEMM calls of max |x| / RMS(x) of the layer's input, and the
+    MAC share of the GEMM layers whose input goes negative in any call."""
     ratios: list[float] = []
+    signed: set[str] = set()
+
+    def recorder(name: str) -> Any:
+        def record(_: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+            x = inputs[0].detach().float()
+            ratios.append(float(x.abs().max() / x.square().mean().sqrt().clamp_min(1e-12)))
+            if signed_input(x):
+                signed.add(name)
+
+        return record
+
     modules = {layer.module for layer in gemms}
-
-    def record(_: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
-        x = inputs[0].detach().float()
-        ratios.append(float(x.abs().max() / x.square().mean().sqrt().clamp_min(1e-12)))
-
     hooks = [
-        m.register_forward_pre_hook(record) for n, m in network.named_modules() if n in modules
+        m.register_forward_pre_hook(recorder(n)) for n, m in network.named_modules() if n in modules
     ]
     with torch.no_grad():
         network(to_model_input(images))
     for hook in hooks:
         hook.remove()
-    return float(np.mean(ratios))
+    signed_macs = sum(layer.macs for layer in gemms if layer.module in signed)
+    return float(np.mean(ratios)), signed_macs / sum(layer.macs for layer in gemms)
 
 
 def measure(
@@ -121,6 +143,14 @@ def measure(
     row.update(miou_tuned=tuned["miou"], miou_tuned_std=tuned["miou_std"])
     row["seconds"] = time.perf_counter() - start
     return row
+
+
+def refresh_properties(rows: list[dict[str, Any]], options: dict[str, Any]) -> None:
+    """Measure the properties of every row again (a property added after the row was made)."""
+    evaluator = PhotonicSegmentationEvaluator(**{**options, "finetune_epochs": 0})
+    evaluator.setup()
+    for row in rows:
+        row.update(properties(evaluator, Design.resolve(row["design"], evaluator.options)))
 
 
 def spearman(x: Sequence[float], y: Sequence[float], resamples: int = 2000) -> str:
@@ -218,6 +248,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/zoo/zoo_study.json"))
     parser.add_argument("--report", type=Path, default=None)
     parser.add_argument("--figure", type=Path, default=None)
+    parser.add_argument(
+        "--refresh-properties",
+        action="store_true",
+        help="recompute every row's properties (from the cached float network; trained if absent)",
+    )
     args = parser.parse_args(argv)
     base, _ = space_options()
     recipe = {**base, **RECIPE, **parse_overrides(args.option)}
@@ -225,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows: list[dict[str, Any]] = json.loads(args.out.read_text()) if args.out.exists() else []
     done = {(r["network"], r["bits"]) for r in rows}
     print(f"machine: {machine()}", file=sys.stderr)
+    if args.refresh_properties:
+        refresh_properties(rows, options)
+        args.out.write_text(json.dumps(rows, indent=1) + "\n")
     for name, arch in networks(args).items():
         for bits in args.bits:
             if (name, bits) in done:
