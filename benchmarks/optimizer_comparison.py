@@ -102,14 +102,14 @@ def read_trials(runs_dir: Path, name: str, designs: int | None = None) -> list[T
 
 
 def summarise(curves: dict[str, np.ndarray], checkpoints: list[int]) -> list[str]:
-    header = "| optimizer | " + " | ".join(f"HV @ {k}" for k in checkpoints) + " |"
-    lines = [header, "|---|" + "---|" * len(checkpoints)]
+    header = "| optimizer | seeds | " + " | ".join(f"HV @ {k}" for k in checkpoints) + " |"
+    lines = [header, "|---|---|" + "---|" * len(checkpoints)]
     for optimizer, runs in curves.items():
         cells = []
         for k in checkpoints:
             q1, median, q3 = np.percentile(runs[:, k - 1], [25, 50, 75])
             cells.append(f"{median:.4f} [{q1:.4f}, {q3:.4f}]")
-        lines.append(f"| {optimizer} | " + " | ".join(cells) + " |")
+        lines.append(f"| {optimizer} | {len(runs)} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -203,6 +203,9 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, default=Path("benchmarks/figures/hypervolume.png"))
     parser.add_argument("--option", nargs="+", default=[], help="evaluator option key=value")
     parser.add_argument("--table", type=Path, default=None, help="JSON of finished searches")
+    parser.add_argument(
+        "--no-run", action="store_true", help="report the searches of --table only, run none"
+    )
     args = parser.parse_args()
     overrides = parse_overrides(args.option)
     header = {"space": args.space.name, "budget": args.budget, "options": overrides}
@@ -218,6 +221,8 @@ def main() -> None:
         for optimizer in args.optimizers:
             name = f"{space.name}-{optimizer}-s{seed}"
             row = table.rows.get(name)
+            if row is None and args.no_run:
+                continue
             if row is None:
                 wall = run_search(args.space, name, optimizer, seed, args)
                 row = table.add(name, read_trials(args.runs_dir, name, args.budget), space, wall)
@@ -225,14 +230,15 @@ def main() -> None:
             fronts.append(np.array(row["front"]).reshape(-1, len(space.objectives)))
             wall_s = "?" if row["wall_s"] is None else f"{row['wall_s']:.0f}"
             print(f"{name}: {wall_s} s, final HV {row['curve'][-1]:.4f}", flush=True)
-    curves = {optimizer: np.array(per_seed) for optimizer, per_seed in runs.items()}
+    curves = {optimizer: np.array(per_seed) for optimizer, per_seed in runs.items() if per_seed}
     # No true front on a real space: the best known is the front of every search's designs.
     best = hypervolume(np.vstack(fronts))
     print(f"front of all {len(fronts)} searches' designs: HV {best:.4f}")
     checkpoints = sorted({max(1, args.budget // 4), args.budget // 2, args.budget})
     print("\n".join(summarise(curves, checkpoints)))
     args.figure.parent.mkdir(parents=True, exist_ok=True)
-    plot(curves, best, args.figure, f"{space.name}: median and IQR over {len(args.seeds)} seeds")
+    counts = ", ".join(f"{optimizer} {len(per_seed)}" for optimizer, per_seed in curves.items())
+    plot(curves, best, args.figure, f"{space.name}: median and IQR over seeds ({counts})")
     print(f"figure: {args.figure}")
 
 
