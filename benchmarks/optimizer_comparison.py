@@ -18,17 +18,21 @@ second space file to keep in step with the first.
 
 ``--table`` keeps every finished search's curve and front in a JSON file (commit it): a search
 already there is not run again, so a comparison of hours resumes in a later session even when the
-runs directory is gone, and the best known front is rebuilt from the fronts it holds.
+runs directory is gone, and the best known front is rebuilt from the fronts it holds;
+``--fingerprint 'cache/supernets/*.pt'`` records the hashes of the evaluator's trained state in
+every row and refuses to add a row scored with other files (a supernet retrained elsewhere).
 
 Usage:
   .venv/bin/python benchmarks/optimizer_comparison.py SPACE --budget 200 --seeds 0 1 2 3 4 \\
       [--optimizers nsga2 pymoo-nsga2 tpe random] [--workers 2] [--runs-dir runs-bench] \\
-      [--option num_val=16 ...] [--table benchmarks/reference/camvid_optimizers.json]
+      [--option num_val=16 ...] [--table benchmarks/reference/camvid_optimizers.json] \\
+      [--fingerprint 'cache/supernets/*.pt'] [--no-run]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -142,11 +146,14 @@ class Table:
 
     Commit it: a comparison that takes hours then resumes in a later session, or on another
     machine, from the searches it holds, and the best known front is rebuilt from their fronts.
-    ``header`` (space file, budget, evaluator overrides) must match for a row to be reused."""
+    ``header`` (space file, budget, evaluator overrides) must match for a row to be reused, and
+    the files ``fingerprint`` names (say a trained supernet: its training differs from one CPU to
+    another) must hash as they did for every row, or the rows were scored by another evaluator."""
 
     path: Path | None
     header: dict[str, Any]
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fingerprint: tuple[Path, str] | None = None  # (directory, glob of the files under it)
 
     @classmethod
     def open(cls, path: Path | None, header: dict[str, Any]) -> Table:
@@ -162,12 +169,15 @@ class Table:
     def add(
         self, name: str, trials: list[Trial], space: SearchSpace, wall: float | None
     ) -> dict[str, Any]:
+        hashes = self.hashes()
+        self.check(hashes)
         row = {
             "curve": [round(float(v), 6) for v in hypervolume_curve(trials, space)],
             "front": np.round(front_points(trials, space), 6).tolist(),
             "wall_s": wall,
             "code_commit": code_commit(),
             "date": time.strftime("%Y-%m-%d"),
+            "fingerprint": hashes,
         }
         self.rows[name] = row
         if self.path is not None:
@@ -175,6 +185,27 @@ class Table:
             payload = {"header": self.header, "rows": self.rows}
             self.path.write_text(json.dumps(payload, indent=1) + "\n")
         return row
+
+    def hashes(self) -> dict[str, str]:
+        """sha256 (16 hex digits) of each fingerprinted file, by its path under the directory."""
+        if self.fingerprint is None:
+            return {}
+        root, pattern = self.fingerprint
+        return {str(path.relative_to(root)): sha256(path) for path in sorted(root.glob(pattern))}
+
+    def check(self, hashes: dict[str, str]) -> None:
+        """Fail, naming the file and a row, if a fingerprinted file is not what a row had."""
+        for name, row in self.rows.items():
+            for path, digest in row.get("fingerprint", {}).items():
+                if hashes.get(path, digest) != digest:
+                    raise SystemExit(
+                        f"{self.path}: {path} is not the file {name} was scored with "
+                        f"(sha256 {hashes[path]}, was {digest}); use another --table"
+                    )
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def with_options(space: Path, overrides: dict[str, object], runs_dir: Path) -> Path:
@@ -206,6 +237,9 @@ def main() -> None:
     parser.add_argument(
         "--no-run", action="store_true", help="report the searches of --table only, run none"
     )
+    parser.add_argument(
+        "--fingerprint", default=None, help="glob under --runs-dir of files every row must share"
+    )
     args = parser.parse_args()
     overrides = parse_overrides(args.option)
     header = {"space": args.space.name, "budget": args.budget, "options": overrides}
@@ -214,6 +248,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"command: {' '.join(['python', *sys.argv])}")
     table = Table.open(args.table, header)
+    if args.fingerprint:
+        table.fingerprint = (args.runs_dir, args.fingerprint)
     # Seed-major order: an interrupted comparison leaves every optimizer with as many seeds.
     runs: dict[str, list[np.ndarray]] = {optimizer: [] for optimizer in args.optimizers}
     fronts: list[np.ndarray] = []
