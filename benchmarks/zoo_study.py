@@ -31,7 +31,7 @@ import json
 import shlex
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ def input_statistics(
     ratios: list[float] = []
     signed: set[str] = set()
 
-    def recorder(name: str) -> Any:
+    def recorder(name: str) -> Callable[[torch.nn.Module, tuple[torch.Tensor, ...]], None]:
         def record(_: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
             x = inputs[0].detach().float()
             ratios.append(float(x.abs().max() / x.square().mean().sqrt().clamp_min(1e-12)))
@@ -149,8 +149,12 @@ def refresh_properties(rows: list[dict[str, Any]], options: dict[str, Any]) -> N
     """Measure the properties of every row again (a property added after the row was made)."""
     evaluator = PhotonicSegmentationEvaluator(**{**options, "finetune_epochs": 0})
     evaluator.setup()
+    measured: dict[str, dict[str, float]] = {}  # a network's properties do not depend on its chip
     for row in rows:
-        row.update(properties(evaluator, Design.resolve(row["design"], evaluator.options)))
+        if row["network"] not in measured:
+            design = Design.resolve(row["design"], evaluator.options)
+            measured[row["network"]] = properties(evaluator, design)
+        row.update(measured[row["network"]])
 
 
 def spearman(x: Sequence[float], y: Sequence[float], resamples: int = 2000) -> str:
