@@ -100,7 +100,10 @@ def search(
     tracking_uri: TrackingUri = None,
     ray_address: Annotated[
         str | None,
-        typer.Option(help="Join an existing Ray cluster (HOST:6379; see the README's Security)."),
+        typer.Option(
+            help="Join an existing Ray cluster (HOST:6379; default $RAY_ADDRESS; see the README's "
+            "Security)."
+        ),
     ] = None,
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted search of this --name.")
@@ -247,7 +250,9 @@ def verify(
             " evaluators; no crash isolation); default: CPU count."
         ),
     ] = None,
-    ray_address: Annotated[str | None, typer.Option(help="Join an existing Ray cluster.")] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Join an existing Ray cluster (default $RAY_ADDRESS).")
+    ] = None,
     allow_target: AllowTargets = None,
     tracking_uri: TrackingUri = None,
     runs_dir: RunsDir = Path("runs"),

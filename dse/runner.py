@@ -138,7 +138,8 @@ class Runner(Protocol):
 
 
 class RayRunner:
-    """A pool of evaluator actors on a local or remote Ray cluster."""
+    """A pool of evaluator actors on a local or remote Ray cluster: the one at ``ray_address``,
+    else at ``$RAY_ADDRESS``, else a new local one."""
 
     def __init__(
         self,
@@ -155,7 +156,8 @@ class RayRunner:
             raise SearchError(f"--timeout must be a positive number of seconds, got {timeout_s}")
         self.target = target
         self.workers = workers
-        self.ray_address = ray_address
+        # Ray's own convention: a driver that `ray job submit` starts finds its cluster there.
+        self.ray_address = ray_address or os.environ.get("RAY_ADDRESS") or None
         self.verbose = verbose
         self.timeout_s = timeout_s
         self.options: dict[Level, dict[str, Any]] = {}

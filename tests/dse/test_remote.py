@@ -4,44 +4,38 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.cli import dse_env, free_port, read_ledger, rest, search_args, serving
-
-
-@pytest.fixture
-def ray_head() -> Iterator[str]:
-    """A Ray head started with ``ray start --head`` on loopback; stopped afterwards."""
-    ray = str(Path(sys.executable).with_name("ray"))
-    port = free_port()
-    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay short
-    env = dse_env(RAY_DISABLE_USAGE_STATS="1", RAY_AUTH_MODE="disabled")
-    command = [ray, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1"]
-    command += ["--num-cpus=2", "--include-dashboard=false", f"--temp-dir={temp_dir}"]
-    started = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-    assert started.returncode == 0, started.stderr
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+from tests.support.cli import free_port, read_ledger, rest, search_args, serving
 
 
 def test_search_on_an_existing_ray_cluster(
-    dse: Callable[..., Any], write_space: Callable[..., Path], tmp_path: Path, ray_head: str
+    dse: Callable[..., Any],
+    write_space: Callable[..., Path],
+    tmp_path: Path,
+    ray_cluster: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv("RAY_ADDRESS")  # the cluster named by the flag alone
     space = write_space("zdt1", n_var=3)
-    result = dse(*search_args(space, "cluster", 20, 10, "--ray-address", ray_head))
+    result = dse(*search_args(space, "cluster", 20, 10, "--ray-address", ray_cluster))
     assert "20 designs (0 failed)" in result.stdout
     assert len(read_ledger(tmp_path, "cluster")) == 20
+
+
+def test_a_search_joins_the_cluster_in_ray_address(
+    dse: Callable[..., Any], write_space: Callable[..., Path], tmp_path: Path, ray_cluster: str
+) -> None:
+    """``ray job submit`` runs its command with ``RAY_ADDRESS`` set: the search joins that
+    cluster rather than failing to start a local one beside it."""
+    space = write_space("zdt1", n_var=3)
+    dse(*search_args(space, "submitted", 10, 5), env={"RAY_ADDRESS": ray_cluster})
+    assert len(read_ledger(tmp_path, "submitted")) == 10
 
 
 @pytest.fixture

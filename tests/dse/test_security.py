@@ -52,6 +52,7 @@ def listening(pids: set[int]) -> list[tuple[str, str, int]]:
     return found
 
 
+@pytest.mark.own_ray
 def test_a_local_cluster_listens_on_loopback_with_ray_auth(
     slow_space: Path, tmp_path: Path
 ) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -131,8 +133,8 @@ def serving(
         try:
             _wait_healthy(url, server)
             yield url
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
+        finally:  # killed outright: a graceful shutdown takes seconds, and nothing needs it
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=60)
 
 
@@ -158,3 +160,34 @@ def rest(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, A
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
+
+
+@contextmanager
+def ray_head(num_cpus: int) -> Iterator[str]:
+    """A Ray head started apart with ``ray start --head`` on loopback, as a user starts a
+    cluster; yields its address. It runs with ``--block`` in its own process group, which is
+    what the block ends by killing, as ``ray stop --force`` would (which kills every Ray on the
+    machine, a user's too)."""
+    ray = str(Path(sys.executable).with_name("ray"))
+    port = free_port()
+    temp_dir = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # socket paths must stay short
+    env = dse_env(RAY_DISABLE_USAGE_STATS="1", RAY_AUTH_MODE="disabled")
+    env.pop("RAY_ADDRESS", None)
+    command = [ray, "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1"]
+    command += [f"--num-cpus={num_cpus}", "--include-dashboard=false", f"--temp-dir={temp_dir}"]
+    log = temp_dir / "start.log"
+    with log.open("w") as output:
+        head = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "Ray runtime started" not in log.read_text():
+            if head.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"ray start failed:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=120)
+        shutil.rmtree(temp_dir, ignore_errors=True)
