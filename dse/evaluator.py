@@ -36,8 +36,9 @@ class Evaluator(Protocol):
       before any worker starts; heavy one-time work cached on disk (a trained supernet that
       covers the space). ``domains`` is the space's ``params`` section as plain data
       (``{name: {"type": ..., "low": ..., "high": ..., "step": ..., "log": ..., "choices": ...}}``)
-      so that work can cover exactly the space. The returned options are merged into the
-      options every worker's evaluator is built with.
+      so that work can cover exactly the space. ``cache_dir`` is absolute: workers of a cluster
+      started apart do not share the driver's working directory. The returned options are
+      merged into the options every worker's evaluator is built with.
     - ``setup() -> None``: once per worker: load data and weights, kept for every design.
     - ``export(params: dict, out_dir: Path) -> None``: writes a chosen design's domain
       artefacts (a runnable model, a hardware report) during ``dse export``.
@@ -141,6 +142,7 @@ def run_prepare(
     prepare = getattr(evaluator, "prepare", None)
     if prepare is None:
         return dict(options)
+    cache_dir = cache_dir.resolve()  # paths it returns reach workers with another cwd
     cache_dir.mkdir(parents=True, exist_ok=True)
     try:
         extra = prepare(cache_dir, dict(domains)) or {}

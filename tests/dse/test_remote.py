@@ -38,6 +38,17 @@ def test_a_search_joins_the_cluster_in_ray_address(
     assert len(read_ledger(tmp_path, "submitted")) == 10
 
 
+def test_workers_of_a_cluster_started_apart_find_what_prepare_cached(
+    dse: Callable[..., Any], write_space: Callable[..., Path], tmp_path: Path, ray_cluster: str
+) -> None:
+    """Their working directory is the cluster's, not the driver's: the cache directory reaches
+    ``prepare`` absolute, so the paths it hands on resolve on every worker."""
+    target, options = "tests.support.problems:CachedShift", {"problem": "zdt1", "n_var": 3}
+    space = write_space("zdt1", target=target, options=options, n_var=3)
+    dse(*search_args(space, "cached", 6, 3), env={"RAY_ADDRESS": ray_cluster})
+    assert len(read_ledger(tmp_path, "cached")) == 6
+
+
 @pytest.fixture
 def mlflow_server(tmp_path: Path) -> Iterator[str]:
     """An ``mlflow server`` with its own SQLite store and artifact root; stopped afterwards."""

@@ -144,6 +144,26 @@ class Recording:
         (out_dir / "exported.txt").write_text(f"x0 = {params['x0']}\n")
 
 
+class CachedShift(PymooProblem):
+    """A pymoo problem whose ``prepare`` leaves a file in the cache directory and hands its path
+    to the workers, as a trained supernet is handed: shows that workers find it."""
+
+    def __init__(self, problem: str, shift_file: str | None = None, **options: Any) -> None:
+        super().__init__(problem, **options)
+        self.shift_file = shift_file
+
+    def prepare(self, cache_dir: Path, domains: dict[str, Any]) -> dict[str, Any]:
+        path = cache_dir / "shift.txt"
+        path.write_text("0.5")
+        return {"shift_file": str(path)}
+
+    def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
+        assert self.shift_file is not None, "prepare did not run"
+        shift = float(Path(self.shift_file).read_text())
+        metrics = super().evaluate(params)
+        return {k: v + shift if k.startswith("f") else v for k, v in metrics.items()}
+
+
 class CountedProxy(ProxyProblem):
     """A :class:`~dse.problems.ProxyProblem` that appends ``<tag> <params>`` to the file ``log``
     for every evaluation and sleeps ``delay_s``: shows which (design, level) pairs ran, and is
