@@ -1,7 +1,8 @@
 """Which evaluation backend a search or a verification runs on: Ray workers, or this process.
 
 ``workers`` of 1 or more: that many Ray actors (:class:`dse.runner.RayRunner`), on a local
-cluster or the one at ``ray_address``; 0: the evaluators run in this process, without Ray
+cluster or the one at ``ray_address``, else at ``$RAY_ADDRESS``
+(:func:`dse.runner.cluster_address`); 0: the evaluators run in this process, without Ray
 (:class:`dse.inline.InlineRunner`), for evaluators too cheap to be worth a cluster.
 """
 

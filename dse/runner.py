@@ -23,6 +23,7 @@ where it was started to listen.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -45,6 +46,23 @@ LOOPBACK_ONLY = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # read when ray is f
 
 
 Level = str | None  # a fidelity level's name; None in a single-fidelity search
+
+
+def cluster_address(flag: str | None) -> str | None:
+    """The cluster to join: ``--ray-address``, else ``$RAY_ADDRESS`` (Ray's own convention: a
+    driver that ``ray job submit`` starts finds its cluster there); None for a local cluster of
+    this search, which Ray's ``local`` and a blank value also mean."""
+    address = (flag or os.environ.get("RAY_ADDRESS") or "").strip()
+    return None if address in ("", "local") else address
+
+
+def without_job_env_vars(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` less the variables the runtime environment of a ``ray job submit`` already sets:
+    Ray refuses to start a driver whose ``ray.init`` repeats one of the job's keys, and the job's
+    value is what the driver itself sees."""
+    job = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") or "{}")
+    taken = (job.get("runtime_env") or {}).get("env_vars") or {}
+    return {key: value for key, value in env.items() if key not in taken}
 
 
 @dataclass(frozen=True)
@@ -156,8 +174,7 @@ class RayRunner:
             raise SearchError(f"--timeout must be a positive number of seconds, got {timeout_s}")
         self.target = target
         self.workers = workers
-        # Ray's own convention: a driver that `ray job submit` starts finds its cluster there.
-        self.ray_address = ray_address or os.environ.get("RAY_ADDRESS") or None
+        self.ray_address = cluster_address(ray_address)
         self.verbose = verbose
         self.timeout_s = timeout_s
         self.options: dict[Level, dict[str, Any]] = {}
@@ -194,7 +211,7 @@ class RayRunner:
             log_to_driver=self.verbose,
             logging_level=logging.INFO if self.verbose else logging.ERROR,
             # A remote cluster needs the environment shipped (costs a runtime-env set-up).
-            runtime_env=None if local else {"env_vars": env},
+            runtime_env=None if local else {"env_vars": without_job_env_vars(env)},
         )
 
     def start(self, options: Mapping[Level, Mapping[str, Any]]) -> None:

@@ -40,20 +40,20 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(previous)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def ray_cluster() -> Iterator[str]:
-    """One Ray cluster for the session, started apart as a user starts one: the searches of the
-    tests join it instead of each starting its own (seconds apiece). Logical CPUs to spare, for
-    the tests that run two searches at once."""
-    with ray_head(num_cpus=8) as address:
+    """One Ray cluster for the session, started apart as a user starts one: every search of the
+    tests joins it through ``RAY_ADDRESS`` (which the ``dse`` subprocesses inherit) instead of
+    starting its own (seconds apiece). Set for the whole session, before any module's fixtures
+    run their searches, and over any address of the shell that runs the tests. Logical CPUs to
+    spare, for the tests that run two searches at once."""
+    with ray_head(num_cpus=8) as address, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_ADDRESS", address)
         yield address
 
 
 @pytest.fixture(autouse=True)
-def shared_ray(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every search of a test joins :func:`ray_cluster` through ``RAY_ADDRESS`` (what the
-    ``dse`` subprocesses inherit); a test marked ``own_ray`` is about a cluster of its own."""
+def own_ray(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked ``own_ray`` is about a cluster of its own: no ``RAY_ADDRESS``."""
     if request.node.get_closest_marker("own_ray") is not None:
         monkeypatch.delenv("RAY_ADDRESS", raising=False)
-        return
-    monkeypatch.setenv("RAY_ADDRESS", request.getfixturevalue("ray_cluster"))

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import free_port, read_ledger, rest, search_args, serving
+from dse.runner import cluster_address
+from tests.support.cli import TEST_TARGETS, free_port, read_ledger, rest, search_args, serving
 
 
 def test_search_on_an_existing_ray_cluster(
@@ -36,6 +37,30 @@ def test_a_search_joins_the_cluster_in_ray_address(
     space = write_space("zdt1", n_var=3)
     dse(*search_args(space, "submitted", 10, 5), env={"RAY_ADDRESS": ray_cluster})
     assert len(read_ledger(tmp_path, "submitted")) == 10
+
+
+def test_a_search_started_by_ray_job_submit_keeps_the_jobs_environment(
+    dse: Callable[..., Any], write_space: Callable[..., Path], tmp_path: Path, ray_cluster: str
+) -> None:
+    """What ``ray job submit --runtime-env-json '{"env_vars": {...}}'`` hands its command: the
+    cluster's address and the job's runtime environment, whose variables (here the allowed
+    targets, as a user would pass them) the search must not set again: Ray refuses to start a
+    driver whose own runtime environment repeats one of the job's keys."""
+    job = {"runtime_env": {"env_vars": {"DSE_ALLOWED_TARGETS": TEST_TARGETS}}}
+    env = {"RAY_ADDRESS": ray_cluster, "RAY_JOB_CONFIG_JSON_ENV_VAR": json.dumps(job)}
+    space = write_space("zdt1", n_var=3)
+    dse(*search_args(space, "job", 6, 3), env=env)
+    assert len(read_ledger(tmp_path, "job")) == 6
+
+
+@pytest.mark.parametrize("value", ["", "  ", "local"])
+def test_ray_address_local_or_blank_means_a_cluster_of_the_search(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ray's own meanings: a new local cluster, which the search keeps on loopback."""
+    monkeypatch.setenv("RAY_ADDRESS", value)
+    assert cluster_address(None) is None
+    assert cluster_address("10.0.0.2:6379") == "10.0.0.2:6379"  # the flag wins
 
 
 def test_workers_of_a_cluster_started_apart_find_what_prepare_cached(

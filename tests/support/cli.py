@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -13,11 +14,12 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+PR_SET_PDEATHSIG = 1  # prctl(2)
 TEST_TARGETS = "tests.support.problems:*"  # the test evaluators, allowed as a user allows theirs
 
 
@@ -162,6 +164,13 @@ def rest(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, A
         return json.loads(response.read())
 
 
+def die_with_parent() -> None:
+    """In a child before ``exec``: the kernel kills it when the tests' process ends, however it
+    ends (a cancelled CI job, ``kill -9``), so no cluster outlives the session (Linux only)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 @contextmanager
 def ray_head(num_cpus: int) -> Iterator[str]:
     """A Ray head started apart with ``ray start --head`` on loopback, as a user starts a
@@ -178,7 +187,12 @@ def ray_head(num_cpus: int) -> Iterator[str]:
     log = temp_dir / "start.log"
     with log.open("w") as output:
         head = subprocess.Popen(
-            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     try:
         deadline = time.monotonic() + 180
@@ -188,6 +202,7 @@ def ray_head(num_cpus: int) -> Iterator[str]:
             time.sleep(0.2)
         yield f"127.0.0.1:{port}"
     finally:
-        os.killpg(head.pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):  # a head that failed to start is gone
+            os.killpg(head.pid, signal.SIGKILL)
         head.wait(timeout=120)
         shutil.rmtree(temp_dir, ignore_errors=True)
