@@ -35,6 +35,7 @@ import argparse
 import hashlib
 import json
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,7 +133,7 @@ def plot(curves: dict[str, np.ndarray], best: float, path: Path, title: str) -> 
     axis.axhline(best, color="gray", linestyle="--", label="front of all searches")
     axis.set_xlabel("designs evaluated")
     axis.set_ylabel("hypervolume (fixed bounds, ref 1.1)")
-    axis.set_title(title)
+    axis.set_title("\n".join(textwrap.wrap(title, 70)))  # long lists of optimizers
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()
@@ -273,7 +274,12 @@ def main() -> None:
     checkpoints = sorted({max(1, args.budget // 4), args.budget // 2, args.budget})
     print("\n".join(summarise(curves, checkpoints)))
     args.figure.parent.mkdir(parents=True, exist_ok=True)
-    counts = ", ".join(f"{optimizer} {len(per_seed)}" for optimizer, per_seed in curves.items())
+    seeds = {len(per_seed) for per_seed in curves.values()}
+    counts = (
+        f"{seeds.pop()} each"
+        if len(seeds) == 1
+        else ", ".join(f"{optimizer} {len(per_seed)}" for optimizer, per_seed in curves.items())
+    )
     plot(curves, best, args.figure, f"{space.name}: median and IQR over seeds ({counts})")
     print(f"figure: {args.figure}")
 
