@@ -4,6 +4,11 @@ Four levels of two 3x3 convs (64 to 1024 maps) with 2x2 max pooling, an expandin
 up-convolutions (transposed, stride 2) concatenated with the contracting path's maps, and a 1x1
 classifier. Two departures, as in most modern uses: the convolutions are padded (the output is
 the input's size, no cropping) and each is followed by batch normalisation.
+
+``unet_base16`` is the same network at a quarter of the paper's widths (16 to 256 maps): at
+CamVid 96x128 the paper's widths cost 9.0 G MACs a frame, 13-230x the other published networks
+here, and this one 0.57 G, beside ERFNet (0.62 G) and BiSeNet (0.69 G), so that the zoo study
+trains it on a CPU; small-data uses of U-Net commonly narrow it the same way.
 """
 
 import torch
@@ -45,3 +50,12 @@ class UNet(nn.Module):
 )
 def unet(num_classes: int) -> nn.Module:
     return UNet(num_classes)
+
+
+@register_model(
+    "unet_base16",
+    source="Ronneberger et al., U-Net, arXiv 1505.04597 (Fig. 1), widths / 4 (16 to 256 maps)",
+    downsampling=16,
+)
+def unet_base16(num_classes: int) -> nn.Module:
+    return UNet(num_classes, base=16)
