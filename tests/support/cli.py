@@ -131,6 +131,7 @@ def serving(
             stdout=stdout,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         try:
             _wait_healthy(url, server)
