@@ -18,7 +18,7 @@ from torch import nn
 
 from evaluators.data import SegmentationData
 from evaluators.noise import NoiseConfig, attach_noise, detach_noise, photonic_mode
-from evaluators.training import TrainResult, evaluate_miou, train
+from evaluators.training import Checkpoint, TrainResult, evaluate_miou, train
 
 # Seeds of evaluation chips and of training chips live in disjoint ranges, so a network is
 # never scored on a chip it was fine-tuned on.
@@ -82,8 +82,10 @@ def finetune_noise_aware(
     seed: int,
     lr: float = 2e-3,
     device: str = "auto",
+    checkpoint: Checkpoint | None = None,
 ) -> TrainResult:
-    """Fine-tune a float-trained network through the noisy forward pass, in place.
+    """Fine-tune a float-trained network through the noisy forward pass, in place (resumable
+    from ``checkpoint``, see :func:`evaluators.training.train`).
 
     A lower learning rate than training from scratch: the float weights are a good start, and
     the aim is to move them into the region the converters and noise leave intact.
@@ -111,6 +113,7 @@ def finetune_noise_aware(
             device=device,
             before_step=new_chip,
             max_grad_norm=NOISE_AWARE_MAX_GRAD_NORM,
+            checkpoint=checkpoint,
         )
     finally:
         detach_noise(model)

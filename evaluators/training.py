@@ -10,14 +10,22 @@ helps early features without outweighing the final output).
 A run is repeatable from its seed: ``torch.manual_seed(seed)`` plus one seeded generator that
 drives shuffling and augmentation. The weights' initial values are the caller's (see
 ``build_network(..., seed=...)``).
+
+A long training (a published network on a CPU: hours) can file its progress (:class:`Checkpoint`)
+and resume from it after a crash or a stopped job, to the same weights the uninterrupted run
+gives: the checkpoint holds the weights, the optimizer and schedule, both random streams and the
+epoch's frame order.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +40,10 @@ from evaluators.data import (
     augment_batch,
     to_model_input,
 )
+from evaluators.files import write_atomically
 from evaluators.network import SegmentationNet
+
+log = logging.getLogger(__name__)
 
 ANYTIME_LOSS_WEIGHT = 0.4
 Loss = Callable[[nn.Module, Tensor, Tensor, int], Tensor]  # model, images, labels, ignore index
@@ -66,6 +77,37 @@ class TrainResult:
         return self.epoch_losses[-1]
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where :func:`train` files its progress, and how often: every ``every_seconds`` at a step's
+    end (a training shorter than that writes none), and it deletes the file once done. A run
+    given the path of an earlier one's checkpoint resumes from it when it was written by the same
+    training (same settings, same network); otherwise it starts afresh and says why."""
+
+    path: Path
+    every_seconds: float = 300.0
+    """A U-Net-sized state (~370 MB with AdamW's moments) takes about a second to write: under
+    1 % of five minutes, and a crash loses at most those five."""
+
+    def due(self, last_saved: float) -> bool:
+        """Whether the progress is to be filed now (``last_saved``: ``time.perf_counter()``)."""
+        return time.perf_counter() - last_saved >= self.every_seconds
+
+
+@dataclass
+class _Progress:
+    """Where a training stands between two steps (the rest of a checkpoint: weights, optimizer,
+    schedule and random streams)."""
+
+    epoch: int = 0
+    step: int = 0  # over the whole run
+    skipped: int = 0
+    seconds: float = 0.0  # spent before this process took over
+    losses: list[float] = field(default_factory=list)
+    epoch_loss: float = 0.0  # summed over this epoch's steps so far
+    order: Tensor | None = None  # this epoch's frame order, once drawn
+
+
 def train(
     model: nn.Module,
     data: SegmentationData,
@@ -81,6 +123,7 @@ def train(
     before_step: Callable[[int], None] | None = None,
     loss: Loss | None = None,
     max_grad_norm: float | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``data``'s train split; it is left on ``device`` in eval mode.
 
@@ -88,7 +131,8 @@ def train(
     0 over the whole run): noise-aware fine-tuning redraws its noise there. ``loss`` replaces
     :func:`segmentation_loss` (a supernet's in-place distillation). ``max_grad_norm``: the
     gradient is scaled down to that norm when above it, and a step whose gradient is not finite
-    is skipped (counted in ``skipped_steps``); see :func:`clip_gradient`.
+    is skipped (counted in ``skipped_steps``); see :func:`clip_gradient`. ``checkpoint``: file
+    progress there, and resume from it (see :class:`Checkpoint`).
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs = {epochs} and batch_size = {batch_size} must be at least 1")
@@ -104,35 +148,113 @@ def train(
         model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True
     )
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, epochs * steps_per_epoch)
-    start, losses, step, skipped = time.perf_counter(), [], 0, 0
-    with tqdm(total=epochs * steps_per_epoch, disable=not progress, unit="step") as bar:
-        for _ in range(epochs):
-            total = 0.0
-            for index in _shuffled_batches(count, batch_size, steps_per_epoch, generator):
+    training = _Training(model, optimizer, schedule, generator)
+    settings = [epochs, seed, batch_size, lr, weight_decay, repr(augmentation), count]
+    settings += [getattr(loss, "__qualname__", repr(loss)), max_grad_norm]
+    state = training.resume(checkpoint, settings) if checkpoint is not None else _Progress()
+    start = last_saved = time.perf_counter()
+    with tqdm(
+        total=epochs * steps_per_epoch, initial=state.step, disable=not progress, unit="step"
+    ) as bar:
+        while state.epoch < epochs:
+            if state.order is None:  # drawn before the epoch's first augmentation, as ever
+                state.order = torch.randperm(count, generator=generator)
+            for within in range(state.step - state.epoch * steps_per_epoch, steps_per_epoch):
                 if before_step is not None:
-                    before_step(step)
+                    before_step(state.step)
+                index = state.order[within * batch_size : (within + 1) * batch_size]
                 images, labels = _training_batch(data, index, target, generator, augmentation)
                 value = (loss or segmentation_loss)(model, images, labels, data.ignore_index)
-                optimizer.zero_grad(set_to_none=True)
-                value.backward()
-                if max_grad_norm is None or clip_gradient(model, max_grad_norm):
-                    optimizer.step()
-                else:
-                    skipped += 1
-                schedule.step()
-                total += value.item()
-                step += 1
+                state.skipped += not training.step(value, max_grad_norm)
+                state.epoch_loss += value.item()
+                state.step += 1
                 bar.update()
-            losses.append(total / steps_per_epoch)
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+                if checkpoint is not None and checkpoint.due(last_saved):
+                    elapsed = state.seconds + time.perf_counter() - start
+                    training.save(checkpoint, settings, state, elapsed)
+                    last_saved = time.perf_counter()
+            state.losses.append(state.epoch_loss / steps_per_epoch)
+            state.epoch, state.epoch_loss, state.order = state.epoch + 1, 0.0, None
+            bar.set_postfix(loss=f"{state.losses[-1]:.3f}")
     model.eval()
     if not all(bool(p.isfinite().all()) for p in model.parameters()):
         raise TrainingDiverged(
-            f"training diverged: non-finite weights after {step} steps at lr {lr}"
-            f" ({skipped} skipped)"
+            f"training diverged: non-finite weights after {state.step} steps at lr {lr}"
+            f" ({state.skipped} skipped)"
         )
-    seconds = time.perf_counter() - start
-    return TrainResult(epochs, step, seconds, tuple(losses), str(target), skipped)
+    if checkpoint is not None:
+        checkpoint.path.unlink(missing_ok=True)
+    seconds = state.seconds + time.perf_counter() - start
+    return TrainResult(epochs, state.step, seconds, tuple(state.losses), str(target), state.skipped)
+
+
+@dataclass(frozen=True)
+class _Training:
+    """What a checkpoint saves and restores besides :class:`_Progress`."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    generator: torch.Generator
+
+    def step(self, loss: Tensor, max_grad_norm: float | None) -> bool:
+        """One optimisation step on ``loss``; False when it was skipped (see :func:`train`)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        applied = max_grad_norm is None or clip_gradient(self.model, max_grad_norm)
+        if applied:
+            self.optimizer.step()
+        self.schedule.step()
+        return applied
+
+    def save(
+        self, checkpoint: Checkpoint, settings: list[Any], state: _Progress, seconds: float
+    ) -> None:
+        progress = {**asdict(state), "seconds": seconds}
+        saved = {
+            "settings": settings,
+            "progress": progress,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "generator": self.generator.get_state(),
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+        write_atomically(checkpoint.path, lambda temporary: torch.save(saved, temporary))
+
+    def resume(self, checkpoint: Checkpoint, settings: list[Any]) -> _Progress:
+        """The progress filed at ``checkpoint`` with everything else restored; a fresh start,
+        nothing changed, when there is none, or it does not read, or is another training's."""
+        path = checkpoint.path
+        if not path.exists():
+            return _Progress()
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            _check_same_training(saved, settings, self.model)
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
+            log.warning("checkpoint %s not used, training from the start: %s", path, error)
+            return _Progress()
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.schedule.load_state_dict(saved["schedule"])
+        self.generator.set_state(saved["generator"])
+        torch.set_rng_state(saved["rng"])
+        if saved["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
+        state = _Progress(**saved["progress"])
+        log.info("resuming the training filed at %s from step %d", path, state.step)
+        return state
+
+
+def _check_same_training(saved: dict[str, Any], settings: list[Any], model: nn.Module) -> None:
+    """ValueError unless ``saved`` was filed by a training of these settings and this network
+    (checked before anything is restored, so a refused checkpoint changes nothing)."""
+    if saved["settings"] != settings:
+        raise ValueError(f"written by another training ({saved['settings']}, not {settings})")
+    shapes = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+    if {name: tuple(value.shape) for name, value in saved["model"].items()} != shapes:
+        raise ValueError("written for another network")
 
 
 def clip_gradient(model: nn.Module, max_norm: float) -> bool:
@@ -149,16 +271,6 @@ def clip_gradient(model: nn.Module, max_norm: float) -> bool:
     if norm > max_norm:
         torch._foreach_mul_(grads, max_norm / norm)
     return True
-
-
-def _shuffled_batches(
-    count: int, batch_size: int, steps: int, generator: torch.Generator
-) -> Iterator[Tensor]:
-    """Index tensors of one epoch; a last partial batch is dropped (BatchNorm dislikes tiny
-    batches), unless the split is smaller than one batch."""
-    order = torch.randperm(count, generator=generator)
-    for step in range(steps):
-        yield order[step * batch_size : (step + 1) * batch_size]
 
 
 def _training_batch(

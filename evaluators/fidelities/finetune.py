@@ -10,6 +10,8 @@ cached by a content key that covers the supernet, the design and the recipe.
 
 from __future__ import annotations
 
+from functools import partial
+
 from torch import nn
 
 from evaluators.data import SegmentationData
@@ -56,6 +58,7 @@ class FineTuned(Inherited):
             epochs=options.tune_epochs,
             lr=options.tune_lr,
             images=options.tune_images,
+            checkpoints=partial(self.weights.checkpoint, key),
         )
         self.weights.save(key, network)
         return network

@@ -11,6 +11,7 @@ ignores the cache (and refreshes it).
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any
 
 from torch import nn
@@ -72,11 +73,15 @@ class Standalone(Fidelity):
         float_key = self.key(design, float_only) if options.finetune_epochs else key
         if options.retrain or not self.weights.load(float_key, network):
             train_in_two_phases(
-                network, design, data, float_only, epochs=options.epochs, lr=options.lr
-            )
+                network, design, data, float_only, epochs=options.epochs, lr=options.lr,
+                checkpoints=partial(self.weights.checkpoint, float_key),
+            )  # fmt: skip
             self.weights.save(float_key, network)
         if options.finetune_epochs:  # the noise-aware phase alone, from the float weights
-            train_in_two_phases(network, design, data, options, epochs=0, lr=options.lr)
+            train_in_two_phases(
+                network, design, data, options, epochs=0, lr=options.lr,
+                checkpoints=partial(self.weights.checkpoint, key),
+            )  # fmt: skip
             self.weights.save(key, network)
         return network
 

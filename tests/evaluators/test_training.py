@@ -3,16 +3,19 @@ majority-class baseline clearly; a run is repeatable from its seed; the IoU arit
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from evaluators.data import SegmentationData, load_dataset
 from evaluators.network import build_network
 from evaluators.training import (
+    Checkpoint,
     MiouResult,
     clip_gradient,
     confusion_matrix,
@@ -157,3 +160,62 @@ def test_steps_with_a_non_finite_gradient_are_skipped() -> None:
     result = train(model, data, epochs=1, seed=0, loss=exploding, max_grad_norm=1.0)
     assert result.skipped_steps == result.steps == 2
     assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before, strict=True))
+
+
+def dropout_loss(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, ignore: int
+) -> torch.Tensor:
+    """Cross-entropy through dropout: draws from the global random stream every step."""
+    return F.cross_entropy(F.dropout(model(images), 0.3), labels, ignore_index=ignore)
+
+
+class Stop(Exception):
+    """The job stopped (a crash, a killed process) before a step."""
+
+
+def resumable_run(
+    data: SegmentationData,
+    checkpoint: Checkpoint | None,
+    stop_at: int | None = None,
+    lr: float = 5e-3,
+) -> tuple[nn.Module, tuple[float, ...]]:
+    model = build_network({"arch.width": 8}, data.num_classes, seed=0)
+
+    def before(step: int) -> None:
+        if step == stop_at:
+            raise Stop
+
+    result = train(
+        model, data, epochs=3, seed=0, batch_size=8, lr=lr, loss=dropout_loss,
+        before_step=before, checkpoint=checkpoint,
+    )  # fmt: skip
+    return model, result.epoch_losses
+
+
+def test_a_stopped_training_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path: Path) -> None:
+    data = load_dataset("synthetic", image_size=(32, 32), num_train=24, num_val=8, seed=0)
+    expected, expected_losses = resumable_run(data, None)
+    checkpoint = Checkpoint(tmp_path / "run.partial.pt", every_seconds=0)  # after every step
+    with pytest.raises(Stop):
+        resumable_run(data, checkpoint, stop_at=4)  # in the second of 3 epochs of 3 steps
+    assert checkpoint.path.exists()
+    resumed, losses = resumable_run(data, checkpoint)
+    assert losses == expected_losses
+    state = resumed.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in expected.state_dict().items())
+    assert not checkpoint.path.exists(), "a finished training leaves no checkpoint"
+
+
+def test_a_checkpoint_of_another_training_is_refused_and_the_run_starts_afresh(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = load_dataset("synthetic", image_size=(32, 32), num_train=24, num_val=8, seed=0)
+    checkpoint = Checkpoint(tmp_path / "run.partial.pt", every_seconds=0)
+    with pytest.raises(Stop):
+        resumable_run(data, checkpoint, stop_at=4, lr=1e-3)
+    expected, _ = resumable_run(data, None)
+    with caplog.at_level(logging.WARNING, logger="evaluators.training"):
+        fresh, _ = resumable_run(data, checkpoint)
+    assert "not used, training from the start" in caplog.text
+    state = fresh.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in expected.state_dict().items())
