@@ -14,7 +14,11 @@ evaluator's defaults, so every network meets the same chip), it is scored on the
   GEMM layers, residual adds per GEMM layer, the crest factor (max / RMS) of the GEMM inputs on a
   few validation frames (block floating point scales each block by its largest value), and the
   MAC share of GEMMs whose inputs go negative (signed input DACs have half the levels of the
-  unsigned ones a ReLU's output gets: ``evaluators.noise.layers.signed_input``).
+  unsigned ones a ReLU's output gets: ``evaluators.noise.layers.signed_input``), and the
+  conversion fill: the MAC-weighted share of a conversion's n = N_λ·T slots that hold a product
+  (the ADC's range is set for n; the issue's "fan-in per conversion"). The structural ones (all
+  but the crest factor and signed share) are read off the architecture, so rows made before one
+  was added get it without training (``fill_structure``).
 
 Rows go to ``--out`` (JSON) as they finish, so a run resumes; ``--report`` writes the table, the
 Spearman correlations of each property with the loss under noise (bootstrap 90 % interval over the
@@ -51,14 +55,8 @@ from evaluators.zoo import MODELS
 
 COSTS = ("throughput_fps", "energy_uj", "utilization", "latency_ms", "macs", "params")
 DIGITAL = ("digital_throughput_fps", "digital_energy_uj")
-PROPERTIES = (
-    "reduction_d",
-    "depthwise_share",
-    "gemm_layers",
-    "adds_per_gemm",
-    "crest_factor",
-    "signed_share",
-)
+STRUCTURAL = ("reduction_d", "depthwise_share", "gemm_layers", "adds_per_gemm", "conversion_fill")
+PROPERTIES = (*STRUCTURAL, "crest_factor", "signed_share")
 CREST_FRAMES = 8
 
 
@@ -83,17 +81,42 @@ def properties(evaluator: PhotonicSegmentationEvaluator, design: Design) -> dict
     network = evaluator.fidelity.network(design, evaluator.data)
     layers = extract_layers(network, evaluator.options.input_shape)
     gemms = [layer for layer in layers if layer.macs > 0]
-    macs = np.array([layer.macs for layer in gemms], dtype=float)
-    depthwise = sum(layer.macs for layer in gemms if layer.op.startswith("dwconv"))
     crest, signed = input_statistics(network, evaluator.data.val_images[:CREST_FRAMES], gemms)
+    structural = structure(layers, design.noise.fan_in)
+    return {**structural, "crest_factor": crest, "signed_share": signed}
+
+
+def structure(layers: Sequence[LayerSpec], slots: int) -> dict[str, float]:
+    """The properties that the architecture alone sets, on a chip of ``slots`` products per
+    conversion. ``conversion_fill``: the MAC-weighted share of a conversion's slots that hold a
+    product, D / (ceil(D / n) n): the ADC's full scale is set for n products (n / G), so a
+    conversion of fewer (a depthwise 3x3's 9 on the default chip's n) uses a fraction of its
+    codes."""
+    gemms = [layer for layer in layers if layer.macs > 0]
+    macs = np.array([layer.macs for layer in gemms], dtype=float)
+    reduction = np.array([layer.gemm_d for layer in gemms], dtype=float)
+    depthwise = sum(layer.macs for layer in gemms if layer.op.startswith("dwconv"))
+    fill = reduction / (np.ceil(reduction / slots) * slots)
     return {
-        "reduction_d": float(np.average([layer.gemm_d for layer in gemms], weights=macs)),
+        "reduction_d": float(np.average(reduction, weights=macs)),
         "depthwise_share": depthwise / macs.sum(),
         "gemm_layers": float(len(gemms)),
         "adds_per_gemm": sum(layer.op == "add" for layer in layers) / len(gemms),
-        "crest_factor": crest,
-        "signed_share": signed,
+        "conversion_fill": float(np.average(fill, weights=macs)),
     }
+
+
+def fill_structure(rows: list[dict[str, Any]], options: dict[str, Any]) -> None:
+    """Give rows made before a structural property was added its value, from the architecture
+    with untrained weights (no training: the trained float network may not be cached)."""
+    evaluator = PhotonicSegmentationEvaluator(**{**options, "finetune_epochs": 0})
+    for row in rows:
+        if all(name in row for name in STRUCTURAL):
+            continue
+        design = Design.resolve(row["design"], evaluator.options)
+        network = design.build(evaluator.data.num_classes, seed=0)
+        layers = extract_layers(network, evaluator.options.input_shape)
+        row.update(structure(layers, design.noise.fan_in))
 
 
 def input_statistics(
@@ -266,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"machine: {machine()}", file=sys.stderr)
     if args.refresh_properties:
         refresh_properties(rows, options)
+    if args.refresh_properties or not all(name in r for r in rows for name in STRUCTURAL):
+        fill_structure(rows, options)
         args.out.write_text(json.dumps(rows, indent=1) + "\n")
     for name, arch in networks(args).items():
         for bits in args.bits:
