@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -88,6 +89,10 @@ class Checkpoint:
     every_seconds: float = 300.0
     """A U-Net-sized state (~370 MB with AdamW's moments) takes about a second to write: under
     1 % of five minutes, and a crash loses at most those five."""
+    streams: tuple[random.Random, ...] = ()
+    """Random streams outside torch that ``before_step`` draws from (a supernet's sampler of
+    paths and chips): filed and restored with the rest, so a resumed run draws what the
+    uninterrupted one would."""
 
     def due(self, last_saved: float) -> bool:
         """Whether the progress is to be filed now (``last_saved``: ``time.perf_counter()``)."""
@@ -220,6 +225,7 @@ class _Training:
             "generator": self.generator.get_state(),
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "streams": [stream.getstate() for stream in checkpoint.streams],
         }
         write_atomically(checkpoint.path, lambda temporary: torch.save(saved, temporary))
 
@@ -232,6 +238,8 @@ class _Training:
         try:
             saved = torch.load(path, map_location="cpu", weights_only=True)
             _check_same_training(saved, settings, self.model)
+            if len(saved["streams"]) != len(checkpoint.streams):
+                raise ValueError("written with other random streams")
         except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
             log.warning("checkpoint %s not used, training from the start: %s", path, error)
             return _Progress()
@@ -242,6 +250,8 @@ class _Training:
         torch.set_rng_state(saved["rng"])
         if saved["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(saved["cuda_rng"])
+        for stream, filed in zip(checkpoint.streams, saved["streams"], strict=True):
+            stream.setstate(filed)
         state = _Progress(**saved["progress"])
         log.info("resuming the training filed at %s from step %d", path, state.step)
         return state

@@ -99,6 +99,12 @@ def cache_path(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / "supernets" / f"{key}.pt"
 
 
+def partial_path(path: Path) -> Path:
+    """Where the training of the supernet to be filed at ``path`` files its progress: a search
+    killed in the middle of it (most of a CamVid search's first half hour) resumes there."""
+    return path.with_name(f"{path.stem}.partial.pt")
+
+
 def obtain_supernet(
     recipe: SupernetRecipe,
     cache_dir: Path,
@@ -128,12 +134,15 @@ def obtain_supernet(
     else:
         if progress:
             tqdm.write(f"training supernet {recipe.key} ({settings})", file=sys.stderr)
-        train_paths(supernet, data, settings, seed=recipe.seed, device=device, progress=progress)
+        train_paths(
+            supernet, data, settings, seed=recipe.seed, device=device, progress=progress,
+            checkpoint=partial_path(float_path),
+        )  # fmt: skip
         save_supernet(supernet, float_phase, float_path, seconds=time.perf_counter() - start)
     if settings.noise_epochs:
         train_under_noise(
             supernet, data, settings, noise_of=noise_of, seed=recipe.seed, device=device,
-            progress=progress,
+            progress=progress, checkpoint=partial_path(path),
         )  # fmt: skip
         save_supernet(supernet, recipe, path, seconds=time.perf_counter() - start)
     return path

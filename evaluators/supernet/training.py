@@ -36,6 +36,7 @@ import dataclasses
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -49,7 +50,7 @@ from evaluators.options import Options, knob
 from evaluators.supernet.errors import SupernetError, SupernetSettingsError
 from evaluators.supernet.model import Supernet
 from evaluators.supernet.space import SupernetSpace
-from evaluators.training import TrainResult, segmentation_loss, train
+from evaluators.training import Checkpoint, TrainResult, segmentation_loss, train
 
 Sampler = Callable[[SupernetSpace, int, int, random.Random], list[dict[str, Any]]]
 NoiseOf = Callable[[Mapping[str, Any]], NoiseConfig]  # hw.* params -> that chip's noise model
@@ -156,8 +157,10 @@ def train_paths(
     seed: int,
     device: str = "auto",
     progress: bool = False,
+    checkpoint: Path | None = None,
 ) -> TrainResult:
-    """Phase 1, in float: ``epochs`` of path sampling (see module doc)."""
+    """Phase 1, in float: ``epochs`` of path sampling (see module doc); its progress filed at
+    ``checkpoint``, and resumed from there (:class:`evaluators.training.Checkpoint`)."""
     rng = random.Random(seed)
     sampler = SAMPLERS[settings.sampling]
 
@@ -168,6 +171,7 @@ def train_paths(
         supernet, data, epochs=settings.epochs, seed=seed, device=device,
         batch_size=settings.batch_size, lr=settings.lr, progress=progress,
         before_step=next_paths, loss=distillation_loss if settings.distill else segmentation_loss,
+        checkpoint=Checkpoint(checkpoint, streams=(rng,)) if checkpoint else None,
     )  # fmt: skip
 
 
@@ -180,8 +184,10 @@ def train_under_noise(
     seed: int,
     device: str = "auto",
     progress: bool = False,
+    checkpoint: Path | None = None,
 ) -> TrainResult:
-    """Phase 2: ``noise_epochs`` of noise-aware training from the float weights. Its draws of
+    """Phase 2: ``noise_epochs`` of noise-aware training from the float weights (resumable from
+    ``checkpoint`` as phase 1 is). Its draws of
     designs and chips come from a stream of their own, so the phase computes the same whether
     phase 1 ran just before or its result was read from the cache; ``noise_seed`` draws others
     (how much a supernet's ranking owes to them is measured by varying it)."""
@@ -207,6 +213,7 @@ def train_under_noise(
         batch_size=settings.noise_batch_size, lr=settings.noise_lr, progress=progress,
         before_step=next_noisy_path, loss=segmentation_loss,
         max_grad_norm=settings.noise_max_grad_norm,
+        checkpoint=Checkpoint(checkpoint, streams=(rng,)) if checkpoint else None,
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import yaml
 from torch import nn
 
 import evaluators.supernet.cache as cache_module
+import evaluators.training as training_loop
 from dse.evaluator import prepare_options
 from dse.space import load_space
 from evaluators import photonic_segmentation
@@ -306,3 +307,36 @@ def test_a_second_search_reuses_the_supernet_of_the_first(
     worker = PhotonicSegmentationEvaluator(**second)
     worker.setup()
     assert 0.0 < worker.evaluate({"arch.width": 16, "hw.bits": 4})["miou"] <= 1.0
+
+
+class Stop(Exception):
+    """The search was killed in the middle of training its supernet."""
+
+
+def test_a_supernet_training_killed_midway_resumes_to_the_same_supernet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both phases file their progress (the sampler's stream of paths and chips with it), so a
+    search killed during either resumes there and trains the supernet it would have."""
+    recipe = {**QUICK, "supernet": {"epochs": 2, "batch_size": 8, "noise_epochs": 1}}
+    straight = PhotonicSegmentationEvaluator(**recipe).prepare(tmp_path / "a", DOMAINS)
+    monkeypatch.setattr(training_loop.Checkpoint, "due", lambda self, last_saved: True)
+    batch, calls = training_loop._training_batch, []
+
+    def counted(*args: Any) -> Any:
+        calls.append(None)
+        if len(calls) in stops:
+            raise Stop
+        return batch(*args)
+
+    monkeypatch.setattr(training_loop, "_training_batch", counted)
+    stops = {6, 12}  # float phase: 2 epochs of 4 steps; noise phase: 1 epoch of 8 (batch 4)
+    for _ in sorted(stops):
+        with pytest.raises(Stop):
+            PhotonicSegmentationEvaluator(**recipe).prepare(tmp_path / "b", DOMAINS)
+        assert list((tmp_path / "b" / "supernets").glob("*.partial.pt"))
+    resumed = PhotonicSegmentationEvaluator(**recipe).prepare(tmp_path / "b", DOMAINS)
+    assert len(calls) == 8 + 8 + len(stops), "every step once, and the two that were killed"
+    first, second = (read_record(Path(p["supernet_path"])) for p in (straight, resumed))
+    assert first["key"] == second["key"] and first["checksum"] == second["checksum"]
+    assert not list((tmp_path / "b" / "supernets").glob("*.partial.pt"))
