@@ -69,9 +69,12 @@ def networks(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     else:
         rows = [{**r["params"], "miou": r["miou"]} for r in json.loads(TABLE.read_text())["rows"]]
         source = "reference"
-    best = sorted(rows, key=lambda row: -row["miou"])[: args.top]
-    for rank, row in enumerate(best):
+    archs: list[dict[str, Any]] = []  # a front holds one network on several chips: once each
+    for row in sorted(rows, key=lambda row: -row["miou"]):
         arch = {k: v for k, v in row.items() if k.startswith("arch.")}
+        if arch not in archs:
+            archs.append(arch)
+    for rank, arch in enumerate(archs[: args.top]):
         chosen[f"family-{source}-{rank}"] = arch
     return chosen
 
