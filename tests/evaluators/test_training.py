@@ -12,8 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from evaluators.data import SegmentationData, load_dataset
+from evaluators import training
+from evaluators.accuracy import finetune_noise_aware
+from evaluators.data import SegmentationData, load_dataset, to_model_input
 from evaluators.network import build_network
+from evaluators.noise import NoiseConfig
 from evaluators.training import (
     Checkpoint,
     MiouResult,
@@ -23,6 +26,7 @@ from evaluators.training import (
     resolve_device,
     scores,
     train,
+    training_layout,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # under shared cores 1 thread is much faster
@@ -86,6 +90,37 @@ def test_same_seed_same_weights() -> None:
     assert first[1] == second[1]
     assert not torch.equal(first[0]["stem.0.weight"], other[0]["stem.0.weight"])
     assert first[2] == list(range(6)), "before_step sees every step: 2 epochs x 24 // 8"
+
+
+@pytest.mark.parametrize("noisy", [False, True], ids=["float", "noise-aware"])
+def test_the_training_layout_changes_no_result_and_is_undone(
+    noisy: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Channels-last (the CPU's layout) trains the same network as NCHW, to float rounding, and
+    hands it back in the default layout that scoring, caching and export expect. (Compared by
+    what the networks compute: AdamW turns rounding noise in a gradient that should be zero, a
+    bias ahead of batch norm, into steps of the learning rate's size in that bias.)"""
+    data = load_dataset("synthetic", image_size=(32, 32), num_train=24, num_val=8, seed=0)
+    params = {"arch.width": 8, "arch.block": "depthwise", "arch.kernel_size": 5}
+
+    def run(layout: torch.memory_format) -> tuple[nn.Module, tuple[float, ...]]:
+        monkeypatch.setattr(training, "training_layout", lambda device: layout)
+        model = build_network(params, data.num_classes, seed=0)
+        if noisy:  # the default chip (DOTA-B)
+            result = finetune_noise_aware(model, data, NoiseConfig(), epochs=2, seed=0)
+        else:
+            result = train(model, data, epochs=2, seed=0, batch_size=8)
+        return model, result.epoch_losses
+
+    assert training_layout(torch.device("cpu")) == torch.channels_last
+    last, last_losses = run(torch.channels_last)
+    plain, plain_losses = run(torch.contiguous_format)
+    assert last_losses == pytest.approx(plain_losses, rel=1e-3)
+    assert all(t.is_contiguous() for t in last.state_dict().values()), "left in channels-last"
+    images = to_model_input(data.val_images)
+    with torch.no_grad():
+        expected = plain(images)
+        torch.testing.assert_close(last(images), expected, rtol=0, atol=1e-3 * expected.abs().max())
 
 
 def test_scores_by_hand() -> None:
