@@ -52,11 +52,17 @@ class Design:
 
     @property
     def identity(self) -> dict[str, Any]:
-        """What trained weights of this design depend on, as plain data: its params, and for a
-        user's factory the hash of its source file too (an edited network trains anew)."""
-        if not is_factory(self.network.model):
-            return dict(self.params)
-        return {**self.params, "arch.model.source": model_identity(self.network.model)}
+        """What trained weights of this design depend on, as plain data: its params with those
+        its network ignores at their defaults (:meth:`NetworkConfig.canonical`: the expansion of
+        an all-standard design), and for a user's factory the hash of its source file too (an
+        edited network trains anew)."""
+        identity = dict(self.params)
+        canonical = self.network.canonical()
+        if canonical.expansion != self.network.expansion:  # other keys as they were written
+            identity[f"{ARCH}expansion"] = canonical.expansion
+        if is_factory(self.network.model):
+            identity["arch.model.source"] = model_identity(self.network.model)
+        return identity
 
 
 def build_config(network: NetworkConfig, num_classes: int, seed: int | None) -> nn.Module:

@@ -3,10 +3,14 @@
 Every block takes the same constructor ``(in_ch, out_ch, *, stride, expansion, kernel_size)`` so
 the network (and later a weight-sharing supernet) can build any of them from a stage's config; a
 block ignores what does not apply to it. With ``stride=1`` and ``in_ch == out_ch`` every block is
-residual, which keeps the weight-shared loop of a stage stable however often it runs.
+residual, which keeps the weight-shared loop of a stage stable however often it runs. A block
+that has no expanded middle says so (``uses_expansion = False``), so that designs differing only
+in ``expansion`` are known to build one network (:meth:`NetworkConfig.canonical`).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from torch import Tensor, nn
 
@@ -24,6 +28,8 @@ class StandardBlock(nn.Module):
     Dense convolutions fill the photonic core well. It has no expanded middle, so ``expansion``
     is unused.
     """
+
+    uses_expansion: ClassVar[bool] = False
 
     def __init__(
         self, in_ch: int, out_ch: int, *, stride: int = 1, expansion: int = 1, kernel_size: int = 3

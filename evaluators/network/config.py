@@ -15,7 +15,7 @@ ignores the family's other ``arch.*`` params, which a search space mixing both s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from evaluators.network.blocks import BLOCKS
@@ -112,6 +112,15 @@ class NetworkConfig:
             anytime=values.get("anytime", cls.anytime),
             stages=tuple(_stage(values, s) for s in range(1, NUM_STAGES + 1)),
         )
+
+    def canonical(self) -> NetworkConfig:
+        """This config with what its network ignores at the default: ``expansion`` when no
+        stage's block has an expanded middle. Designs that differ only there build the same
+        network, so their trained weights are the same (one training, not several)."""
+        blocks = (BLOCKS[stage.block] for stage in self.stages)
+        if self.model != FAMILY or any(getattr(b, "uses_expansion", True) for b in blocks):
+            return self
+        return replace(self, expansion=NetworkConfig.expansion)
 
     def to_params(self) -> dict[str, Any]:
         """The design parameters that rebuild this config (per-stage keys, no shorthands)."""

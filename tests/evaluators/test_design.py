@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from evaluators.design import Design
 from evaluators.hardware import ConfigError
@@ -28,3 +29,21 @@ def test_a_bad_param_fails_at_resolution_naming_it() -> None:
         Design.resolve({"hw.input_bits": 10}, options)
     raised = Design.resolve({"hw.input_bits": 10, "hw.dac_ref_bits": 12}, options)
     assert raised.hardware.input_bits == 10  # a bound named by another field: checked together
+
+
+def test_designs_that_build_one_network_share_their_trained_weights() -> None:
+    """An all-standard design has no expanded middle: its expansion changes neither the network
+    nor, so, the key its trained weights are filed under; a ghost stage's does."""
+    options = SegmentationOptions.create()
+    standard = {"arch.width": 8, "arch.block": "standard", "hw.bits": 6}
+    narrow, wide = (Design.resolve({**standard, "arch.expansion": e}, options) for e in (2, 6))
+    assert narrow.identity == wide.identity
+    first, second = (d.build(num_classes=5, seed=0).state_dict() for d in (narrow, wide))
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    ghost = {**standard, "arch.stage3.block": "ghost"}
+    ghost_narrow, ghost_wide = (
+        Design.resolve({**ghost, "arch.expansion": e}, options) for e in (2, 6)
+    )
+    assert ghost_narrow.identity != ghost_wide.identity
+    assert ghost_narrow.identity == ghost_narrow.params  # designs that use it: keys as they were
