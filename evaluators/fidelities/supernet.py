@@ -13,9 +13,10 @@ draws of designs and chips move a slice's noisy score by chance (Kendall tau 0.7
 the standalone reference over three draws), and the float slice's errors are not those
 (the pair: 0.815-0.82; over two trainings of the 40-epoch recipe 0.82-0.85 against 0.80-0.83
 for the slice alone, and 0.82 against 0.83 for one of 50 epochs, where its clean mIoU is 0.80
-of standalone training's against 0.77; benchmarks/RESULTS.md, ranking fidelity). Twice the scoring time of one
-slice, or one slice more where the noise-trained one was measured already (a search's first
-level: the measurement is cached under the same key, :mod:`evaluators.measurements`).
+of standalone training's against 0.77; benchmarks/RESULTS.md, ranking fidelity). Twice the
+scoring time of one slice, or one slice more where the noise-trained one was measured already
+(a search's first level: the measurement is cached under the same key,
+:mod:`evaluators.measurements`).
 """
 
 from __future__ import annotations
