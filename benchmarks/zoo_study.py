@@ -49,9 +49,9 @@ from dse.design import parse_overrides
 from evaluators.data import to_model_input
 from evaluators.design import Design
 from evaluators.hardware import LayerSpec, extract_layers
+from evaluators.network import NetworkConfig
 from evaluators.noise.layers import signed_input
 from evaluators.photonic_segmentation import PhotonicSegmentationEvaluator
-from evaluators.segmentation_options import SegmentationOptions
 from evaluators.zoo import MODELS
 
 COSTS = ("throughput_fps", "energy_uj", "utilization", "latency_ms", "macs", "params")
@@ -70,23 +70,15 @@ def networks(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     else:
         rows = [{**r["params"], "miou": r["miou"]} for r in json.loads(TABLE.read_text())["rows"]]
         source = "reference"
-    archs: dict[tuple[Any, ...], dict[str, Any]] = {}  # one network per distinct architecture
+    # one network per distinct architecture: a front holds one on several chips, and params a
+    # block type ignores (the expansion of an all-standard design) leave it the same
+    archs: dict[NetworkConfig, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda row: -row["miou"]):
         arch = {k: v for k, v in row.items() if k.startswith("arch.")}
-        archs.setdefault(layout(arch), arch)
+        archs.setdefault(NetworkConfig.from_params(arch).canonical(), arch)
     for rank, arch in enumerate(list(archs.values())[: args.top]):
         chosen[f"family-{source}-{rank}"] = arch
     return chosen
-
-
-def layout(arch: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The network's operations and shapes, as run (weight-shared iterations included): designs
-    of one layout are one network (a front holds one on several chips, and params a block type
-    ignores, such as the expansion of an all-standard design, leave it the same)."""
-    options = SegmentationOptions()
-    network = Design.resolve(dict(arch), options).build(num_classes=2, seed=0)
-    layers = extract_layers(network, options.input_shape)
-    return tuple((layer.op, layer.in_shapes, layer.out_shape) for layer in layers)
 
 
 def properties(evaluator: PhotonicSegmentationEvaluator, design: Design) -> dict[str, float]:

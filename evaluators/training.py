@@ -198,10 +198,10 @@ def train(
 def training_layout(device: torch.device) -> torch.memory_format:
     """How :func:`train` lays out 4-D weights and batches on ``device``.
 
-    Channels-last on the CPU: oneDNN's depthwise convolutions run their backward pass 2.3x
-    faster so (the family's depthwise and ghost blocks), a supernet step 1.3x, a standalone
-    design's float step 1.0-1.5x, and the noisy tile, which does its own im2col, the same
-    (benchmarks/RESULTS.md, training layout). The model goes back to the default layout when
+    Channels-last on the CPU: oneDNN's depthwise convolutions run forward and backward 2.3x
+    faster so (the family's depthwise and ghost blocks), a supernet step 1.42x, a standalone
+    design's float step 1.02-1.58x, and the noisy tile, which does its own im2col, the same
+    (benchmarks/RESULTS.md, channels-last training). The model goes back to the default layout when
     training ends, so scoring, caching and export see what they always did. Not measured on a
     GPU, so the default there.
     """

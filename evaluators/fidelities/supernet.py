@@ -12,11 +12,10 @@ same training left before its noise phase, and the two scores are averaged: the 
 draws of designs and chips move a slice's noisy score by chance (Kendall tau 0.74-0.81 against
 the standalone reference over three draws), and the float slice's errors are not those
 (the pair: 0.815-0.82; over two trainings of the 40-epoch recipe 0.82-0.85 against 0.80-0.83
-for the slice alone, and 0.79-0.82 against 0.78-0.83 over two of 50 epochs; benchmarks/RESULTS.md,
-ranking fidelity). Twice the
-scoring time of one slice, or one slice more where the noise-trained one was measured already
-(a search's first level: the measurement is cached under the same key,
-:mod:`evaluators.measurements`).
+for the slice alone, and 0.79-0.82 against 0.78-0.83 over two of 50 epochs; benchmarks/
+RESULTS.md, ranking fidelity). Twice the scoring time of one slice, or one slice more where the
+noise-trained one was measured already (a search's first level: the measurement is cached
+under the same key, :mod:`evaluators.measurements`).
 """
 
 from __future__ import annotations
