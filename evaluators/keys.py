@@ -14,6 +14,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+SOURCES = (".py", ".c")
+"""Suffixes of the files that :func:`source_key` reads."""
+
 
 def content_key(data: Any) -> str:
     """24 hex digits of the SHA-256 of ``data`` as JSON (sorted keys, tuples as lists, other
@@ -24,13 +27,19 @@ def content_key(data: Any) -> str:
 
 @functools.cache
 def source_key(*modules: ModuleType) -> str:
-    """24 hex digits of the SHA-256 of the source of ``modules`` (every ``.py`` file of a
-    package): for a cached result whose numbers the code computes, not only its inputs, so
-    that editing that code files new results instead of serving stale ones."""
+    """24 hex digits of the SHA-256 of the source of ``modules`` (every ``.py`` and ``.c`` file
+    of a package: the native tile computes scores too): for a cached result whose numbers the
+    code computes, not only its inputs, so that editing that code files new results instead of
+    serving stale ones."""
     digest = hashlib.sha256()
     for module in modules:
         origin = Path(module.__file__ or "")
-        files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+        package = origin.name == "__init__.py"
+        files = (
+            sorted(p for p in origin.parent.rglob("*") if p.suffix in SOURCES)
+            if package
+            else [origin]
+        )
         for path in files:
             digest.update(path.read_bytes())
     return digest.hexdigest()[:24]

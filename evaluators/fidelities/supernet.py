@@ -49,6 +49,25 @@ from evaluators.supernet import (
 )
 
 
+def recalibrate(
+    network: nn.Module, design: Design, options: SegmentationOptions, data: SegmentationData
+) -> None:
+    """Give a supernet slice batch-norm statistics of the design's own activations: in float,
+    or with ``recalibration_noise`` as its chip computes them (one calibration chip, outside
+    the seed ranges of evaluation and training chips; the input noise folded as in scoring).
+    A standalone design's noise-aware fine-tuning leaves it statistics gathered under noise;
+    the float ones of a supernet slice miss the shift that quantization and noise give every
+    layer's outputs."""
+    images = recalibration_images(data, options.recalibration_images)
+    noise = None
+    if options.recalibration_noise:  # train-mode BN, but folded input noise as when scoring
+        auto = design.noise.input_noise == "auto"
+        noise = replace(design.noise, input_noise="folded") if auto else design.noise
+    chip = CALIBRATION_CHIP_OFFSET + options.seed
+    with photonic_mode(network, noise, chip_seed=chip, noise_seed=DYNAMIC_OFFSET + chip):
+        recalibrate_bn(network, images)
+
+
 @register_fidelity("supernet")
 class Inherited(Fidelity):
     """Weights sliced from the trained supernet, batch norm recalibrated per design."""
@@ -110,25 +129,8 @@ class Inherited(Fidelity):
                 " the project's network family only; use fidelity: standalone for it"
             )
         network = supernet.network(design.params)
-        self._recalibrate(network, design, data)
+        recalibrate(network, design, self.options, data)
         return network
-
-    def _recalibrate(self, network: nn.Module, design: Design, data: SegmentationData) -> None:
-        """Batch-norm statistics of the design's own activations: in float, or with
-        ``recalibration_noise`` as its chip computes them (one calibration chip, outside the
-        seed ranges of evaluation and training chips; the input noise folded as in scoring).
-        A standalone design's noise-aware fine-tuning leaves it statistics gathered under
-        noise; the float ones of a supernet slice miss the shift that quantization and noise
-        give every layer's outputs."""
-        options = self.options
-        images = recalibration_images(data, options.recalibration_images)
-        noise = None
-        if options.recalibration_noise:  # train-mode BN, but folded input noise as when scoring
-            auto = design.noise.input_noise == "auto"
-            noise = replace(design.noise, input_noise="folded") if auto else design.noise
-        chip = CALIBRATION_CHIP_OFFSET + options.seed
-        with photonic_mode(network, noise, chip_seed=chip, noise_seed=DYNAMIC_OFFSET + chip):
-            recalibrate_bn(network, images)
 
     def key(self, design: Design) -> str:
         """The supernet's own key (its file's name), the design and the recalibration images."""

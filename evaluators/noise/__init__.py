@@ -28,7 +28,9 @@ device and change on every forward pass. round has a straight-through gradient a
 usual clipped one, so the same layers train noise-aware: attach with fresh seeds (and, for a
 noise range, ``config.scaled(s)``) every step. A layer call whose tile would keep more than
 ``layers.GRAPH_CONVERSIONS`` partial sums for the backward pass takes the float layer's
-gradient at the same input instead (see :mod:`.layers`: memory).
+gradient at the same input instead (see :mod:`.layers`: memory). On the CPU, a layer call that
+needs no gradient and draws no per-element input noise (every score) runs steps 1-7 fused in a
+native kernel built on first use (:mod:`.native`), with the same arithmetic and noise draws.
 
 Approximations: dynamic input noise is drawn per element of the unfolded GEMM (each im2col copy
 is encoded anew, as on an output-stationary core); dynamic weight noise once per weight per

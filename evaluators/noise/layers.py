@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .native import native_tile, native_tile_fits, tile_kernel
 from .state import NoiseState, cached
 from .tiling import WeightTiles, needs_graph, prepare_weights, tile_matmul
 
@@ -188,6 +189,9 @@ class PhotonicLayer(nn.Module):
             return tile_matmul(block, tiles, state, chunk_offsets)
 
         chunks = list(_chunks(batch, lines, *_chunking(tiles, batch, lines, line_width)))
+        kernel = tile_kernel() if native_tile_fits(state, tiles, source, weight) else None
+        if kernel is not None:
+            return native_tile(kernel, state, tiles, source, reduction_dims, offsets, chunks)
         if needs_graph(source, weight):
             # Chunks are consecutive runs of the (image, line, position) columns: one
             # concatenation assembles them. Writing them into a preallocated output would make
