@@ -4,14 +4,15 @@ Issue 13's scoring cost: what ``fidelity: supernet`` spends on a design of the s
 space once its weights are sliced (batch-norm recalibration on ``recalibration_images`` frames
 through a calibration chip, then ``noise_samples`` chips and the clean pass on ``num_val``
 frames), timed as process CPU on one thread, the way a search worker runs it. Each of the
-committed reference designs is sliced from a supernet at its initialisation (the time does not
-depend on the values) and scored once per tile: ``native`` (:mod:`evaluators.noise.native`) and
+committed reference designs is sliced from a supernet, at its initialisation or ``--supernet``
+(a trained one from a cache's ``supernets/``: trained weights make other ADC clipping and so a
+little other work), and scored once per tile: ``native`` (:mod:`evaluators.noise.native`) and
 ``pytorch`` (``PHOTONIC_DSE_NATIVE=0``), in that order, each after its own warm-up design.
 
 Usage (from the repository root; CamVid as the space reads it, ``DSE_CAMVID_ROOT``)::
 
     .venv/bin/python benchmarks/scoring_cost.py [--designs 24] [--tiles native pytorch] \\
-        [--out report.md]
+        [--supernet runs/cache/supernets/KEY.pt] [--out report.md]
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from evaluators.fidelities.supernet import recalibrate
 from evaluators.measurements import measure
 from evaluators.noise import native
 from evaluators.segmentation_options import SegmentationOptions
-from evaluators.supernet import Supernet, SupernetSpace
+from evaluators.supernet import Supernet, SupernetSpace, load_supernet
 
 REPO = Path(__file__).resolve().parents[1]
 SPACE = REPO / "search_spaces" / "camvid.yaml"
@@ -56,13 +57,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--designs", type=int, default=24, help="reference designs to score")
     parser.add_argument("--tiles", nargs="+", choices=list(TILES), default=list(TILES))
+    parser.add_argument("--supernet", type=Path, default=None, help="a trained supernet file")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     space = yaml.safe_load(SPACE.read_text())
     options = SegmentationOptions.create(**space["evaluator"]["options"])
     data = options.load_data()
-    supernet = Supernet(SupernetSpace.from_domains(space["params"]), data.num_classes, seed=0)
+    supernet = (
+        load_supernet(args.supernet)
+        if args.supernet
+        else Supernet(SupernetSpace.from_domains(space["params"]), data.num_classes, seed=0)
+    )
     rows = json.loads(REFERENCE.read_text())["rows"][: args.designs]
     designs = [Design.resolve(row["params"], options) for row in rows]
     totals: dict[str, list[float]] = {}
@@ -84,7 +90,8 @@ def main() -> None:
         for tile, times in totals.items()
     ]
     text = "\n".join(
-        [f"Machine: {machine()}, 1 torch thread; code {code_commit()}", "",
+        [f"Machine: {machine()}, 1 torch thread; code {code_commit()}",
+         f"Supernet: {args.supernet or 'at its initialisation'}", "",
          *lines, "", "Per design (recalibration included): " + "; ".join(summary)]
     )  # fmt: skip
     publish(text, args.out)

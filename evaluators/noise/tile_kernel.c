@@ -102,9 +102,11 @@ static void plan_tiles(const TileCall *c, Tile *tiles, int64_t count) {
     }
 }
 
-/* One block's DAC codes for every tile, codes[j * tiles + k], and s_x of each column. */
+/* One block's DAC codes for the panel of tiles first .. first + count - 1, codes[j * count + k]
+   for its k-th tile, and s_x of each column. */
 static void encode_block(const TileCall *c, const float *source, int64_t block,
-                         const Tile *tiles, int64_t count, vec *codes, vec *scales) {
+                         const Tile *tiles, int64_t first_tile, int64_t count, vec *codes,
+                         vec *scales) {
     const int64_t w = c->width, first = block * w;
     const int64_t live = c->fan_in - first < w ? c->fan_in - first : w;
     const vec zero = {0};
@@ -113,12 +115,13 @@ static void encode_block(const TileCall *c, const float *source, int64_t block,
         const float *slot = source + c->slot_offsets[first + j];
         vec *row = codes + j * count;
         for (int64_t k = 0; k < count; k++) {
-            const int64_t *columns = c->column_offsets + k * TILE;
+            const Tile *tile = &tiles[first_tile + k];
+            const int64_t *columns = c->column_offsets + (first_tile + k) * TILE;
             vec x = zero;
-            if (tiles[k].in_unit) {
+            if (tile->in_unit) {
                 x = load(slot + columns[0]);
             } else {
-                for (int t = 0; t < tiles[k].count; t++) x[t] = slot[columns[t]];
+                for (int t = 0; t < tile->count; t++) x[t] = slot[columns[t]];
             }
             scales[k] = maximum(scales[k], c->signed_inputs ? maximum(x, -x) : x);
             row[k] = x;
@@ -133,8 +136,10 @@ static void encode_block(const TileCall *c, const float *source, int64_t block,
             vec *code = &codes[j * count + k];
             *code = round_even(*code * factor);
             if (c->input_offsets != NULL) {
-                const float *offsets = c->input_offsets + j * c->offsets_stride + k * TILE;
-                for (int t = 0; t < tiles[k].count; t++) (*code)[t] += c->offsets_alpha * offsets[t];
+                const int64_t m = (first_tile + k) * TILE;
+                const float *offsets = c->input_offsets + j * c->offsets_stride + m;
+                const int live_columns = tiles[first_tile + k].count;
+                for (int t = 0; t < live_columns; t++) (*code)[t] += c->offsets_alpha * offsets[t];
             }
         }
     }
@@ -166,11 +171,13 @@ static inline void convert(const TileCall *c, vec y, int64_t row, int64_t column
     }
 }
 
-#define ROWS 4 /* rows per pass over a tile's codes: four accumulators share each load */
+#define ROWS 4 /* rows times two tiles per pass over the codes: eight accumulators, and each
+                  load of a weight or of codes feeds two or four products */
 
-/* Every row's conversions of one block, row group by row group, tile by tile. */
+/* Every row's conversions of one block for a panel of tiles, four rows and two tiles at a time. */
 static void convert_block(const TileCall *c, int64_t group, int64_t block, const Tile *tiles,
-                          int64_t count, const vec *codes, const vec *scales) {
+                          int64_t first_tile, int64_t count, const vec *codes,
+                          const vec *scales) {
     const int64_t w = c->width, rows = c->rows, image_columns = c->image_columns;
     const int64_t base = (group * c->blocks + block) * rows;
     float *out = c->out + group * rows * image_columns;
@@ -178,20 +185,34 @@ static void convert_block(const TileCall *c, int64_t group, int64_t block, const
     int64_t r = 0;
     for (; r + ROWS <= rows; r += ROWS) {
         const float *a = c->analog + (base + r) * w;
-        for (int64_t k = 0; k < count; k++) {
-            vec y0 = {0}, y1 = {0}, y2 = {0}, y3 = {0};
+        int64_t k = 0;
+        for (; k + 2 <= count; k += 2) {
+            vec y00 = {0}, y10 = {0}, y20 = {0}, y30 = {0};
+            vec y01 = {0}, y11 = {0}, y21 = {0}, y31 = {0};
             for (int64_t j = 0; j < w; j++) {
-                const vec x = codes[j * count + k];
-                y0 += a[j] * x;
-                y1 += a[w + j] * x;
-                y2 += a[2 * w + j] * x;
-                y3 += a[3 * w + j] * x;
+                const vec x0 = codes[j * count + k], x1 = codes[j * count + k + 1];
+                const float a0 = a[j], a1 = a[w + j], a2 = a[2 * w + j], a3 = a[3 * w + j];
+                y00 += a0 * x0, y01 += a0 * x1;
+                y10 += a1 * x0, y11 += a1 * x1;
+                y20 += a2 * x0, y21 += a2 * x1;
+                y30 += a3 * x0, y31 += a3 * x1;
             }
-            const int64_t m = k * TILE;
-            convert(c, y0, base + r, m, &tiles[k], scales[k], out + r * image_columns, first);
-            convert(c, y1, base + r + 1, m, &tiles[k], scales[k], out + (r + 1) * image_columns, first);
-            convert(c, y2, base + r + 2, m, &tiles[k], scales[k], out + (r + 2) * image_columns, first);
-            convert(c, y3, base + r + 3, m, &tiles[k], scales[k], out + (r + 3) * image_columns, first);
+            const vec y[2][ROWS] = {{y00, y10, y20, y30}, {y01, y11, y21, y31}};
+            for (int u = 0; u < 2; u++) {
+                const int64_t tile = first_tile + k + u, m = tile * TILE;
+                for (int i = 0; i < ROWS; i++)
+                    convert(c, y[u][i], base + r + i, m, &tiles[tile], scales[k + u],
+                            out + (r + i) * image_columns, first);
+            }
+        }
+        for (; k < count; k++) {
+            vec y[ROWS] = {{0}};
+            for (int64_t j = 0; j < w; j++)
+                for (int i = 0; i < ROWS; i++) y[i] += a[i * w + j] * codes[j * count + k];
+            const int64_t tile = first_tile + k, m = tile * TILE;
+            for (int i = 0; i < ROWS; i++)
+                convert(c, y[i], base + r + i, m, &tiles[tile], scales[k],
+                        out + (r + i) * image_columns, first);
         }
     }
     for (; r < rows; r++) {
@@ -199,23 +220,33 @@ static void convert_block(const TileCall *c, int64_t group, int64_t block, const
         for (int64_t k = 0; k < count; k++) {
             vec y = {0};
             for (int64_t j = 0; j < w; j++) y += a[j] * codes[j * count + k];
-            convert(c, y, base + r, k * TILE, &tiles[k], scales[k], out + r * image_columns, first);
+            const int64_t tile = first_tile + k;
+            convert(c, y, base + r, tile * TILE, &tiles[tile], scales[k],
+                    out + r * image_columns, first);
         }
     }
 }
 
+#define PANEL_BYTES (256 * 1024) /* codes of one panel of tiles: they stay in L2 */
+
 /* 0 on success, 1 when scratch memory could not be allocated. */
 int photonic_tile(const TileCall *c) {
     const int64_t count = (c->columns + TILE - 1) / TILE;
+    int64_t panel = PANEL_BYTES / (c->width * (int64_t)sizeof(vec));
+    panel = panel < 2 ? 2 : panel > count ? count : panel;
     Tile *tiles = malloc((size_t)count * sizeof(Tile));
-    vec *scales = aligned_alloc(sizeof(vec), (size_t)count * sizeof(vec));
-    vec *codes = aligned_alloc(sizeof(vec), (size_t)(c->width * count) * sizeof(vec));
+    vec *scales = aligned_alloc(sizeof(vec), (size_t)panel * sizeof(vec));
+    vec *codes = aligned_alloc(sizeof(vec), (size_t)(c->width * panel) * sizeof(vec));
     if (tiles != NULL && scales != NULL && codes != NULL) {
         plan_tiles(c, tiles, count);
         for (int64_t g = 0; g < c->groups; g++) {
-            for (int64_t b = 0; b < c->blocks; b++) {
-                encode_block(c, c->source + g * c->group_stride, b, tiles, count, codes, scales);
-                convert_block(c, g, b, tiles, count, codes, scales);
+            const float *source = c->source + g * c->group_stride;
+            for (int64_t first = 0; first < count; first += panel) {
+                const int64_t size = count - first < panel ? count - first : panel;
+                for (int64_t b = 0; b < c->blocks; b++) {
+                    encode_block(c, source, b, tiles, first, size, codes, scales);
+                    convert_block(c, g, b, tiles, first, size, codes, scales);
+                }
             }
         }
     }
