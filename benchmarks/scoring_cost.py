@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ import torch
 import yaml
 from benchmark_support import code_commit, machine, publish
 
+from evaluators.allocation import keep_large_buffers
 from evaluators.design import Design
 from evaluators.fidelities.supernet import recalibrate
 from evaluators.measurements import measure
@@ -58,9 +60,11 @@ def main() -> None:
     parser.add_argument("--designs", type=int, default=24, help="reference designs to score")
     parser.add_argument("--tiles", nargs="+", choices=list(TILES), default=list(TILES))
     parser.add_argument("--supernet", type=Path, default=None, help="a trained supernet file")
+    parser.add_argument("--glibc-defaults", action="store_true", help="skip keep_large_buffers")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    kept = False if args.glibc_defaults else keep_large_buffers()
     space = yaml.safe_load(SPACE.read_text())
     options = SegmentationOptions.create(**space["evaluator"]["options"])
     data = options.load_data()
@@ -91,6 +95,8 @@ def main() -> None:
     ]
     text = "\n".join(
         [f"Machine: {machine()}, 1 torch thread; code {code_commit()}",
+         f"Large buffers kept (evaluators.allocation): {kept}; peak RSS"
+         f" {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB",
          f"Supernet: {args.supernet or 'at its initialisation'}", "",
          *lines, "", "Per design (recalibration included): " + "; ".join(summary)]
     )  # fmt: skip

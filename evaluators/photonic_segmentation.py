@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from evaluators.allocation import keep_large_buffers
 from evaluators.data import SegmentationData
 from evaluators.design import Design, build_config, hardware_of
 from evaluators.export import export_design
@@ -65,10 +66,12 @@ class PhotonicSegmentationEvaluator:
         return {**extra, **self.fidelity.prepare(Path(cache_dir), domains)}
 
     def setup(self) -> None:
-        """Load the data set and the fidelity's shared work once per worker, and keep torch to
-        the ``threads`` option when it is set."""
+        """Load the data set and the fidelity's shared work once per worker, keep torch to the
+        ``threads`` option when it is set, and let the worker reuse its large buffers
+        (:mod:`evaluators.allocation`)."""
         if self.options.threads is not None:
             torch.set_num_threads(self.options.threads)
+        keep_large_buffers()
         self._data = self.options.load_data(classes_only=self.options.hardware_only)
         if not self.options.hardware_only:
             self.fidelity.setup()
