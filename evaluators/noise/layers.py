@@ -17,7 +17,7 @@ straight-through estimator over the whole tile, which also passes gradient throu
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator
 from typing import cast
 
 import torch
@@ -73,21 +73,6 @@ def _gather(source: torch.Tensor, reduction_dims: int, padded: int) -> torch.Ten
     out[:, :fan_in].view(groups, *reduction, batch, *columns).copy_(source.movedim(0, image_axis))
     out[:, fan_in:].zero_()
     return out.view(groups, padded, batch * width)
-
-
-def _zero_pad(input: torch.Tensor, pads: Sequence[int]) -> torch.Tensor:
-    """F.pad with zeros for (B, C, H, W) ``input`` and (left, right, top, bottom) ``pads``, zeroing
-    only the border: F.pad fills the whole output before copying the input in, a pass more
-    over the largest tensor of a scoring step."""
-    left, right, top, bottom = pads
-    batch, channels, height, width = input.shape
-    out = input.new_empty(batch, channels, top + height + bottom, left + width + right)
-    out[:, :, :top].zero_()
-    out[:, :, top + height :].zero_()
-    out[:, :, top : top + height, :left].zero_()
-    out[:, :, top : top + height, left + width :].zero_()
-    out[:, :, top : top + height, left : left + width] = input
-    return out
 
 
 def _chunking(tiles: WeightTiles, batch: int, lines: int, line_width: int) -> tuple[int, int]:
@@ -259,9 +244,7 @@ class PhotonicConv2d(PhotonicLayer, nn.Conv2d):
     def _patches(self, input: torch.Tensor) -> torch.Tensor:
         """(B, C, kh, kw, H_o, W_o) strided view of the padded input: im2col without copying."""
         pads = self._reversed_padding_repeated_twice
-        if any(pads) and self.padding_mode == "zeros" and not needs_graph(input):
-            input = _zero_pad(input, pads)
-        elif any(pads):
+        if any(pads):
             input = F.pad(input, pads, mode=_PAD_MODES[self.padding_mode])
         (kh, kw), (dh, dw), (sh, sw) = self.kernel_size, self.dilation, self.stride
         windows = input.unfold(2, dh * (kh - 1) + 1, sh).unfold(3, dw * (kw - 1) + 1, sw)

@@ -105,9 +105,3 @@ def test_chunks_assemble_the_output_and_gradients_of_one_chunk(
         # float32 tolerance: another chunk width is another summation order inside the matrix
         # products (2e-6 relative on an Intel Xeon, 2026-12-03)
         torch.testing.assert_close(chunked, reference, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("pads", [(1, 1, 1, 1), (0, 2, 3, 1), (2, 0, 0, 0)])
-def test_the_zero_padding_of_scoring_is_f_pad(pads: tuple[int, int, int, int]) -> None:
-    x = torch.randn(2, 3, 5, 4)
-    assert torch.equal(photonic_layers._zero_pad(x, pads), F.pad(x, pads))
