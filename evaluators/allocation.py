@@ -21,17 +21,21 @@ _M_TRIM_THRESHOLD = -1  # glibc malloc.h
 _M_MMAP_THRESHOLD = -3
 LARGEST_KEPT = 1 << 29
 """Allocations up to 512 MB come from the heap (the largest scoring tensors are ~50 MB)."""
+OLD_GLIBC_LARGEST = 1 << 25
+"""glibc before 2.35 refuses an mmap threshold above 32 MB (half its largest heap)."""
 
 
 @functools.cache
 def keep_large_buffers() -> bool:
-    """Raise glibc's mmap and trim thresholds for this process, once; whether it could."""
+    """Raise glibc's mmap and trim thresholds for this process, once; whether it could (the
+    trim threshold is left alone when the mmap threshold could not be raised at all)."""
     try:
         libc = ctypes.CDLL("libc.so.6")
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    kept = mallopt(_M_MMAP_THRESHOLD, LARGEST_KEPT)
-    trimmed = mallopt(_M_TRIM_THRESHOLD, 2 * LARGEST_KEPT)
-    return bool(kept and trimmed)
+    for largest in (LARGEST_KEPT, OLD_GLIBC_LARGEST):
+        if mallopt(_M_MMAP_THRESHOLD, largest):
+            return bool(mallopt(_M_TRIM_THRESHOLD, 2 * largest))
+    return False

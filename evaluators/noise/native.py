@@ -38,9 +38,10 @@ from .tiling import WeightTiles, needs_graph, output_code_std
 __all__ = ["TileKernel", "native_tile", "native_tile_fits", "tile_kernel"]
 
 SOURCE = Path(__file__).with_name("tile_kernel.c")
-FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno")
-"""-O3 and -march=native let the compiler vectorize the TILE-column loops; -fno-math-errno lets
-it inline rintf, fmaxf and fabsf; no -ffast-math, which would reorder the codes' arithmetic."""
+FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fPIC", "-shared")
+"""-O3 and -march=native vectorize the TILE-column loops for this CPU; -ffp-contract=off keeps
+the compiler from fusing a multiply and an add that PyTorch rounds apart (the DAC codes, the
+rescaling, the block sum: the kernel fuses only the products' sums, on purpose)."""
 
 
 class _TileCall(ctypes.Structure):
@@ -94,11 +95,23 @@ def _compiler() -> list[str]:
     return shlex.split(os.environ.get("CC", "cc"))
 
 
+def _processor() -> str:
+    """What -march=native builds for: the CPU's model and instruction-set flags where Linux says
+    them (a home directory shared by machines that share a host name too, as containers may,
+    must not hand one CPU's build to another), else the platform's own word."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return f"{platform.machine()} {platform.processor()}"
+    wanted = ("model name", "flags", "Features", "CPU part")
+    return "\n".join(sorted({line for line in lines if line.startswith(wanted)}))
+
+
 def _library_path() -> Path:
     """Where the build for this source, these flags and this machine lives."""
     cache = os.environ.get("PHOTONIC_DSE_NATIVE_CACHE")
     directory = Path(cache) if cache else Path.home() / ".cache" / "photonic-dse" / "native"
-    identity = [SOURCE.read_bytes(), *_compiler(), *FLAGS, platform.machine(), platform.node()]
+    identity = [SOURCE.read_bytes(), *_compiler(), *FLAGS, platform.node(), _processor()]
     digest = hashlib.sha256(b"\0".join(str(part).encode() for part in identity)).hexdigest()
     return directory / f"tile-{digest[:16]}.so"
 
@@ -107,7 +120,7 @@ def _build(target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         built = Path(scratch) / target.name
-        command = [*_compiler(), *FLAGS, "-o", str(built), str(SOURCE), "-lm"]
+        command = [*_compiler(), *FLAGS, "-o", str(built), str(SOURCE)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             first = (result.stderr.strip().splitlines() or ["no message"])[0]

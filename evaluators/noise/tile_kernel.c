@@ -8,10 +8,14 @@
  * turns them into DAC codes in place, then for a few rows at a time multiplies, adds the
  * conversion's noise, clips and rounds at the ADC, rescales and accumulates into the output, row
  * by row so that the noise and the output stream too. Built and loaded by
- * evaluators/noise/native.py. Same float operations in the same order as the PyTorch tile except
- * the products' sum, so outputs differ only where that sum lands on an ADC rounding boundary. */
+ * evaluators/noise/native.py. Same float operations, rounded alike, as the PyTorch tile except
+ * the products' sum (fused multiply-adds in another order) and the sum over blocks (in sequence,
+ * where PyTorch groups more than 16 in cascades): outputs differ in the last place, and by an ADC
+ * step where a sum lands on a rounding boundary. */
 
-#include <math.h>
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +55,27 @@ typedef struct {
 
 typedef float vec __attribute__((vector_size(TILE * sizeof(float))));
 typedef int32_t mask __attribute__((vector_size(TILE * sizeof(int32_t))));
+
+/* a * b + c with one rounding: the products' sums are the one place where the kernel departs
+   from the PyTorch tile's rounding (the file builds with -ffp-contract=off, so that everything
+   else rounds as PyTorch's separate operations do). */
+#if defined(__AVX512F__)
+static inline vec multiply_add(vec a, float b, vec c) {
+    return (vec)_mm512_fmadd_ps((__m512)a, _mm512_set1_ps(b), (__m512)c);
+}
+#elif defined(__FMA__)
+static inline vec multiply_add(vec a, float b, vec c) {
+    const __m256 scalar = _mm256_set1_ps(b);
+    vec out;
+    __m256 *halves = (__m256 *)&out;
+    const __m256 *a_halves = (const __m256 *)&a, *c_halves = (const __m256 *)&c;
+    halves[0] = _mm256_fmadd_ps(a_halves[0], scalar, c_halves[0]);
+    halves[1] = _mm256_fmadd_ps(a_halves[1], scalar, c_halves[1]);
+    return out;
+}
+#else
+static inline vec multiply_add(vec a, float b, vec c) { return a * b + c; }
+#endif
 
 static inline vec load(const float *values) { /* unaligned */
     vec v;
@@ -192,10 +217,10 @@ static void convert_block(const TileCall *c, int64_t group, int64_t block, const
             for (int64_t j = 0; j < w; j++) {
                 const vec x0 = codes[j * count + k], x1 = codes[j * count + k + 1];
                 const float a0 = a[j], a1 = a[w + j], a2 = a[2 * w + j], a3 = a[3 * w + j];
-                y00 += a0 * x0, y01 += a0 * x1;
-                y10 += a1 * x0, y11 += a1 * x1;
-                y20 += a2 * x0, y21 += a2 * x1;
-                y30 += a3 * x0, y31 += a3 * x1;
+                y00 = multiply_add(x0, a0, y00), y01 = multiply_add(x1, a0, y01);
+                y10 = multiply_add(x0, a1, y10), y11 = multiply_add(x1, a1, y11);
+                y20 = multiply_add(x0, a2, y20), y21 = multiply_add(x1, a2, y21);
+                y30 = multiply_add(x0, a3, y30), y31 = multiply_add(x1, a3, y31);
             }
             const vec y[2][ROWS] = {{y00, y10, y20, y30}, {y01, y11, y21, y31}};
             for (int u = 0; u < 2; u++) {
@@ -208,7 +233,7 @@ static void convert_block(const TileCall *c, int64_t group, int64_t block, const
         for (; k < count; k++) {
             vec y[ROWS] = {{0}};
             for (int64_t j = 0; j < w; j++)
-                for (int i = 0; i < ROWS; i++) y[i] += a[i * w + j] * codes[j * count + k];
+                for (int i = 0; i < ROWS; i++) y[i] = multiply_add(codes[j * count + k], a[i * w + j], y[i]);
             const int64_t tile = first_tile + k, m = tile * TILE;
             for (int i = 0; i < ROWS; i++)
                 convert(c, y[i], base + r + i, m, &tiles[tile], scales[k],
@@ -219,7 +244,7 @@ static void convert_block(const TileCall *c, int64_t group, int64_t block, const
         const float *a = c->analog + (base + r) * w;
         for (int64_t k = 0; k < count; k++) {
             vec y = {0};
-            for (int64_t j = 0; j < w; j++) y += a[j] * codes[j * count + k];
+            for (int64_t j = 0; j < w; j++) y = multiply_add(codes[j * count + k], a[j], y);
             const int64_t tile = first_tile + k;
             convert(c, y, base + r, tile * TILE, &tiles[tile], scales[k],
                     out + r * image_columns, first);

@@ -28,6 +28,7 @@ def _run(layer: nn.Module, x: torch.Tensor, config: NoiseConfig) -> torch.Tensor
 
 LAYERS = {
     "standard, several blocks": (nn.Conv2d(16, 24, 3, padding=1), (2, 16, 12, 20)),
+    "standard, 24 blocks": (nn.Conv2d(32, 8, 3, padding=1), (2, 32, 7, 9)),
     "depthwise, strided": (nn.Conv2d(24, 24, 5, padding=2, groups=24, stride=2), (3, 24, 13, 17)),
     "pointwise": (nn.Conv2d(24, 8, 1), (2, 24, 9, 9)),
     "grouped, dilated, reflected": (
@@ -47,8 +48,9 @@ def test_the_kernel_computes_what_the_pytorch_tile_does(
     name: str, signed: bool, bits: int, kernel_switch: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every noise source on (static input offsets too), the same chip and noise seeds: the two
-    tiles draw the same noise in the same order, so only the products' summation order differs,
-    which moves an output only where a sum lands on an ADC rounding boundary."""
+    tiles draw the same noise in the same order and round alike except in the products' sums and
+    the sum over blocks, which moves an output in the last place, and by an ADC step where a sum
+    lands on a rounding boundary."""
     if native.tile_kernel() is None:
         pytest.skip("no working C compiler here: the PyTorch tile runs (see the warning)")
     torch.manual_seed(0)
