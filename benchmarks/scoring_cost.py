@@ -30,6 +30,7 @@ import yaml
 from benchmark_support import code_commit, machine, publish
 
 from evaluators.allocation import keep_large_buffers
+from evaluators.data import SegmentationData
 from evaluators.design import Design
 from evaluators.fidelities.supernet import recalibrate
 from evaluators.measurements import measure
@@ -44,14 +45,14 @@ TILES = {"native": "1", "pytorch": "0"}  # PHOTONIC_DSE_NATIVE
 
 
 def score_seconds(
-    supernet: Supernet, design: Design, options: SegmentationOptions, data: object
+    supernet: Supernet, design: Design, options: SegmentationOptions, data: SegmentationData
 ) -> tuple[float, float, float]:
     """(recalibration, measurement, noisy mIoU of the first chip): CPU seconds and a check."""
     network = supernet.network(design.params)
     start = time.process_time()
-    recalibrate(network, design, options, data)  # type: ignore[arg-type]
+    recalibrate(network, design, options, data)
     middle = time.process_time()
-    measurement = measure(network, design, options, data)  # type: ignore[arg-type]
+    measurement = measure(network, design, options, data)
     return middle - start, time.process_time() - middle, measurement.noisy[0]
 
 

@@ -71,9 +71,9 @@ class PhotonicSegmentationEvaluator:
         (:mod:`evaluators.allocation`)."""
         if self.options.threads is not None:
             torch.set_num_threads(self.options.threads)
-        keep_large_buffers()
         self._data = self.options.load_data(classes_only=self.options.hardware_only)
-        if not self.options.hardware_only:
+        if not self.options.hardware_only:  # (a hardware-only search makes no large tensors)
+            keep_large_buffers()
             self.fidelity.setup()
 
     def evaluate(self, params: dict[str, Any]) -> dict[str, float]:
