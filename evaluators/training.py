@@ -23,7 +23,8 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,7 @@ def train(
     count = data.train_images.shape[0]
     steps_per_epoch = max(1, count // batch_size)
     layout = training_layout(target)
-    _lay_out(model.to(target), layout).train()
+    model.to(target)
     # foreach: one vectorised update over all tensors, ~10 % of a small network's step on CPU
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True
@@ -159,9 +160,12 @@ def train(
     settings += [getattr(loss, "__qualname__", repr(loss)), max_grad_norm]
     state = training.resume(checkpoint, settings) if checkpoint is not None else _Progress()
     start = last_saved = time.perf_counter()
-    with tqdm(
-        total=epochs * steps_per_epoch, initial=state.step, disable=not progress, unit="step"
-    ) as bar:
+    with (
+        _training_mode(model, layout),
+        tqdm(
+            total=epochs * steps_per_epoch, initial=state.step, disable=not progress, unit="step"
+        ) as bar,
+    ):
         while state.epoch < epochs:
             if state.order is None:  # drawn before the epoch's first augmentation, as ever
                 state.order = torch.randperm(count, generator=generator)
@@ -183,7 +187,6 @@ def train(
             state.losses.append(state.epoch_loss / steps_per_epoch)
             state.epoch, state.epoch_loss, state.order = state.epoch + 1, 0.0, None
             bar.set_postfix(loss=f"{state.losses[-1]:.3f}")
-    _lay_out(model, torch.contiguous_format).eval()
     if not all(bool(p.isfinite().all()) for p in model.parameters()):
         raise TrainingDiverged(
             f"training diverged: non-finite weights after {state.step} steps at lr {lr}"
@@ -206,6 +209,18 @@ def training_layout(device: torch.device) -> torch.memory_format:
     GPU, so the default there.
     """
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
+@contextmanager
+def _training_mode(model: nn.Module, layout: torch.memory_format) -> Iterator[None]:
+    """``model`` in train mode and ``layout`` inside, in eval mode and the default layout after,
+    also when training stops on an error (a caller that catches it still gets a network that
+    scores and saves as always)."""
+    _lay_out(model, layout).train()
+    try:
+        yield
+    finally:
+        _lay_out(model, torch.contiguous_format).eval()
 
 
 def _lay_out(model: nn.Module, layout: torch.memory_format) -> nn.Module:

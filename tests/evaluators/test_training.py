@@ -123,6 +123,20 @@ def test_the_training_layout_changes_no_result_and_is_undone(
         torch.testing.assert_close(last(images), expected, rtol=0, atol=1e-3 * expected.abs().max())
 
 
+def test_a_training_stopped_by_an_error_hands_back_the_default_layout() -> None:
+    data = load_dataset("synthetic", image_size=(32, 32), num_train=16, num_val=8, seed=0)
+    model = build_network({"arch.width": 8}, data.num_classes, seed=0)
+
+    def stop(step: int) -> None:
+        if step == 1:
+            raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        train(model, data, epochs=1, seed=0, batch_size=8, before_step=stop)
+    assert all(t.is_contiguous() for t in model.state_dict().values()), "left in channels-last"
+    assert not model.training
+
+
 def test_scores_by_hand() -> None:
     labels = torch.tensor([[0, 0, 1, 1, 255, 3]])
     predictions = torch.tensor([[0, 1, 1, 1, 2, 0]])
