@@ -5,8 +5,11 @@ for what another CPU legitimately changes: the summation order of float kernels,
 amplifies. Measured (2026-12-03, the quickstart and evaluator references of ef76baa, recorded on
 another CPU, rerun on an Intel Xeon): clean mIoU within 0.0033, mIoU under noise within 0.0054,
 except one 2-bit design of the quickstart at 0.0185 (a few codes flip at the quantizer's steps
-and the noisy score follows). Hence ``ACCURACY_ABS`` per metric, about 1.6x those. The hardware
-model is closed-form numpy, so its metrics must agree to ``COST_REL``.
+and the noisy score follows). Rerun on an AMD EPYC (2026-12-07, channels-last training since):
+clean mIoU within 0.0099 (quickstart designs 2 and 4; the evaluator reference's supernet design 1
+at 0.0083), mIoU under noise within 0.014. Hence ``ACCURACY_ABS`` per metric, about 1.6x the
+largest seen. The hardware model is closed-form numpy, so its metrics must agree to
+``COST_REL``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 import pytest
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-ACCURACY_ABS = {"miou": 0.03, "miou_std": 0.03, "miou_clean": 5e-3}
+ACCURACY_ABS = {"miou": 0.03, "miou_std": 0.03, "miou_clean": 0.016}
 COST_REL = 1e-9
 VOLATILE = ("train_s",)  # wall-clock metrics: never compared
 REPORT_ROW = re.compile(r"^\| (?P<name>[^|]+?) \| (?P<value>[^|]+?) \|$")
