@@ -103,6 +103,9 @@ class SupernetSettings(Options):
     )  # fmt: skip
     noise_ramp: float = knob(0.0, 0.0, 1.0, "of the noise phase", "0: full noise from step 1")
     distill: bool = knob(False, source="BigNAS in-place distillation from the largest path")
+    distill_students: str = knob(
+        "mean", choices=("mean", "sum"), source="with distill: the students' terms; BigNAS sums"
+    )
     noise_max_grad_norm: float | None = knob(
         10.0, 0.0, None, "", "as finetune_noise_aware; None: unclipped", open_low=True
     )
@@ -110,7 +113,7 @@ class SupernetSettings(Options):
         0, 0, None, "", "which designs and chips the noise phase visits (0: the seed's own)"
     )
 
-    ADDED: ClassVar[tuple[str, ...]] = ("noise_ramp", "distill", "noise_seed")
+    ADDED: ClassVar[tuple[str, ...]] = ("noise_ramp", "distill", "noise_seed", "distill_students")
     """Settings added after the cache format was fixed: at their defaults they train exactly as
     before, so they are left out of the cache key then (no cached supernet is orphaned)."""
 
@@ -170,7 +173,8 @@ def train_paths(
     return _phase(
         supernet, data, epochs=settings.epochs, seed=seed, device=device,
         batch_size=settings.batch_size, lr=settings.lr, progress=progress,
-        before_step=next_paths, loss=distillation_loss if settings.distill else segmentation_loss,
+        before_step=next_paths,
+        loss=DISTILLATION[settings.distill_students] if settings.distill else segmentation_loss,
         checkpoint=Checkpoint(checkpoint, streams=(rng,)) if checkpoint else None,
     )  # fmt: skip
 
@@ -230,12 +234,28 @@ def distillation_loss(
 ) -> Tensor:
     """BigNAS's in-place distillation: every selected design on the whole batch; the first (the
     sandwich rule's largest) learns from the labels, the others from its predictions (soft
-    targets, detached), on the labelled pixels."""
+    targets, detached), on the labelled pixels; the students' terms averaged."""
+    teacher, students = _distillation(model, images, labels, ignore_index)
+    return teacher + students.mean() if len(students) else teacher
+
+
+def summed_distillation_loss(
+    model: nn.Module, images: Tensor, labels: Tensor, ignore_index: int
+) -> Tensor:
+    """:func:`distillation_loss` with the students' terms summed, as BigNAS sums every child's
+    loss: each student weighs as much as the teacher."""
+    teacher, students = _distillation(model, images, labels, ignore_index)
+    return teacher + students.sum()
+
+
+def _distillation(
+    model: nn.Module, images: Tensor, labels: Tensor, ignore_index: int
+) -> tuple[Tensor, Tensor]:
+    """The teacher's cross-entropy, and each student's divergence from its predictions (empty
+    without students)."""
     assert isinstance(model, Supernet)
     teacher, *students = model.forward_each(images)
     loss = F.cross_entropy(teacher, labels, ignore_index=ignore_index)
-    if not students:
-        return loss
     target = teacher.detach().softmax(1)
     labelled = (labels != ignore_index).unsqueeze(1)
     terms = [
@@ -243,7 +263,12 @@ def distillation_loss(
         / labelled.sum().clamp_min(1)
         for s in students
     ]
-    return loss + torch.stack(terms).mean()
+    return loss, torch.stack(terms) if terms else loss.new_zeros(0)
+
+
+DISTILLATION = {"mean": distillation_loss, "sum": summed_distillation_loss}
+"""The losses of ``distill``, by ``distill_students`` (module-level functions: a training's
+checkpoint names its loss)."""
 
 
 def _draw_noise(space: SupernetSpace, noise_of: NoiseOf, rng: random.Random) -> NoiseConfig:

@@ -12,7 +12,8 @@ from evaluators import training
 from evaluators.data import load_dataset, to_model_input
 from evaluators.noise import NoiseConfig
 from evaluators.supernet import Supernet, SupernetSettings, SupernetSpace, train_supernet
-from evaluators.supernet.training import distillation_loss
+from evaluators.supernet.errors import SupernetSettingsError
+from evaluators.supernet.training import distillation_loss, summed_distillation_loss
 from evaluators.training import clip_gradient
 from tests.support.supernet import DESIGN, DOMAINS, designs
 
@@ -25,6 +26,9 @@ def test_settings_added_later_stay_out_of_the_key_at_their_defaults() -> None:
     assert SupernetSettings(distill=True).identity()["distill"] is True
     assert SupernetSettings(noise_ramp=0.5).identity()["noise_ramp"] == 0.5
     assert SupernetSettings(noise_max_grad_norm=10).identity()["noise_max_grad_norm"] == 10
+    assert SupernetSettings(distill_students="sum").identity()["distill_students"] == "sum"
+    with pytest.raises(SupernetSettingsError, match="distill_students"):
+        SupernetSettings(distill_students="max")
 
 
 def test_distillation_teaches_the_others_the_first_designs_predictions() -> None:
@@ -41,6 +45,21 @@ def test_distillation_teaches_the_others_the_first_designs_predictions() -> None
     both = distillation_loss(supernet, images, labels, 255)
     supernet.select(teacher)
     assert both.item() > distillation_loss(supernet, images, labels, 255).item()
+
+
+def test_summed_distillation_weighs_each_student_as_the_teacher() -> None:
+    supernet = Supernet(SupernetSpace.from_domains(DOMAINS), num_classes=5, seed=0).train()
+    images = torch.rand(2, 3, 32, 32)
+    labels = torch.randint(0, 5, (2, 32, 32))
+    teacher, *students = designs(3, seed=4)
+    supernet.select(teacher)
+    alone = distillation_loss(supernet, images, labels, 255).item()
+    assert summed_distillation_loss(supernet, images, labels, 255).item() == pytest.approx(alone)
+    supernet.select(teacher, *students)
+    mean = distillation_loss(supernet, images, labels, 255).item() - alone
+    summed = summed_distillation_loss(supernet, images, labels, 255).item() - alone
+    assert mean > 0
+    assert summed == pytest.approx(2 * mean, rel=1e-5)
 
 
 def test_a_supernet_trains_with_distillation_a_noise_ramp_and_noise_clipping() -> None:
