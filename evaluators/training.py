@@ -24,7 +24,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
 from tqdm import tqdm
 
 from evaluators.data import (
@@ -218,9 +219,38 @@ def _training_mode(model: nn.Module, layout: torch.memory_format) -> Iterator[No
     scores and saves as always)."""
     _lay_out(model, layout).train()
     try:
-        yield
+        with _PointwiseStridesInDefaultLayout() if layout == torch.channels_last else nullcontext():
+            yield
     finally:
         _lay_out(model, torch.contiguous_format).eval()
+
+
+class _PointwiseStridesInDefaultLayout(TorchFunctionMode):
+    """Hands every strided 1x1 convolution its input and weights in the default layout.
+
+    oneDNN's channels-last kernel for the weight gradient of a strided 1x1 convolution writes past
+    its workspace when the input has fewer channels than the kernel's vector block (16 on
+    AVX-512, 8 on AVX2; oneDNN issue #6035, open). On an AMD EPYC it crashed the CamVid
+    supernet's training at its first width-8 shortcut (8 channels at 48x64), with oneDNN at any
+    of its AVX-512 instruction sets; the issue reports hangs and wrong gradients without a crash
+    on other machines. With both in the default layout oneDNN takes another kernel: the same
+    values (tests/evaluators/test_training.py), and these projections are a small part of a step.
+    
+    """
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        if func is F.conv2d and len(args) > 1 and args[1].shape[-2:] == (1, 1):
+            stride = args[3] if len(args) > 3 else kwargs.get("stride", 1)
+            if stride not in (1, (1, 1), [1, 1]):
+                args = (args[0].contiguous(), args[1].contiguous(), *args[2:])
+        return func(*args, **kwargs)
 
 
 def _lay_out(model: nn.Module, layout: torch.memory_format) -> nn.Module:
