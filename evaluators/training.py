@@ -234,8 +234,10 @@ class _PointwiseStridesInDefaultLayout(TorchFunctionMode):
     supernet's training at its first width-8 shortcut (8 channels at 48x64), with oneDNN at any
     of its AVX-512 instruction sets; the issue reports hangs and wrong gradients without a crash
     on other machines. With both in the default layout oneDNN takes another kernel: the same
-    values (tests/evaluators/test_training.py), and these projections are a small part of a step.
-    
+    values (tests/evaluators/test_training.py). The weights are copied, not made contiguous: a
+    1x1 kernel's channels-last strides count as contiguous, and would keep that kernel. Calls as
+    ``nn.Conv2d`` makes them (input and weight by position) are seen; the mode costs about a
+    microsecond a torch call, and the copies are a small part of a step.
     """
 
     def __torch_function__(
@@ -249,7 +251,8 @@ class _PointwiseStridesInDefaultLayout(TorchFunctionMode):
         if func is F.conv2d and len(args) > 1 and args[1].shape[-2:] == (1, 1):
             stride = args[3] if len(args) > 3 else kwargs.get("stride", 1)
             if stride not in (1, (1, 1), [1, 1]):
-                args = (args[0].contiguous(), args[1].contiguous(), *args[2:])
+                weight = args[1].clone(memory_format=torch.contiguous_format)
+                args = (args[0].contiguous(), weight, *args[2:])
         return func(*args, **kwargs)
 
 

@@ -12,7 +12,8 @@ next step trains, so one optimizer step updates one design's slices of the share
    left behind); with one path per step the four take turns. With ``distill`` (BigNAS's
    in-place distillation) every path of a step sees the whole batch instead: the first (the
    largest, under the sandwich rule) learns from the labels and the others from its soft
-   predictions, at ``paths_per_step`` times the cost of a step.
+   predictions, at ``paths_per_step`` times the cost of a step; their terms averaged, or with
+   ``distill_students: sum`` summed as BigNAS sums its children's losses.
 2. ``noise_epochs`` of noise-aware training, as standalone designs get after float training
    (:func:`evaluators.accuracy.finetune_noise_aware`): every step draws a design and a chip of
    the space's ``hw.*`` range and trains through that chip's noise and quantization. The noisy
@@ -116,6 +117,13 @@ class SupernetSettings(Options):
     ADDED: ClassVar[tuple[str, ...]] = ("noise_ramp", "distill", "noise_seed", "distill_students")
     """Settings added after the cache format was fixed: at their defaults they train exactly as
     before, so they are left out of the cache key then (no cached supernet is orphaned)."""
+
+    def validate(self) -> None:
+        if self.distill_students != "mean" and not self.distill:
+            raise SupernetSettingsError(
+                "supernet.distill_students applies only with distill: true (the students' terms"
+                " of in-place distillation)"
+            )
 
     def float_phase(self) -> SupernetSettings:
         """These settings without a noise-aware phase: the float supernet every noise phase of

@@ -26,9 +26,12 @@ def test_settings_added_later_stay_out_of_the_key_at_their_defaults() -> None:
     assert SupernetSettings(distill=True).identity()["distill"] is True
     assert SupernetSettings(noise_ramp=0.5).identity()["noise_ramp"] == 0.5
     assert SupernetSettings(noise_max_grad_norm=10).identity()["noise_max_grad_norm"] == 10
-    assert SupernetSettings(distill_students="sum").identity()["distill_students"] == "sum"
+    summed = SupernetSettings(distill=True, distill_students="sum")
+    assert summed.identity()["distill_students"] == "sum"
     with pytest.raises(SupernetSettingsError, match="distill_students"):
-        SupernetSettings(distill_students="max")
+        SupernetSettings(distill=True, distill_students="max")
+    with pytest.raises(SupernetSettingsError, match="only with distill"):
+        SupernetSettings(distill_students="sum")
 
 
 def test_distillation_teaches_the_others_the_first_designs_predictions() -> None:
