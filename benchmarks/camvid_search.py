@@ -11,10 +11,10 @@ ledger), into a fresh ``--runs-dir`` so that nothing is cached at the start:
 3. ``dse verify --top K`` on both: the verified fronts' hypervolumes and the rank agreement
    (Kendall tau) between search score and verified score, as ``dse verify`` prints them.
    Steps 1-3 again for every further seed (searches ``shipped-seedS``, ``single-seedS``).
-4. ``dse export --pick max-miou`` of the search of step 1: a verified design, so it carries the
-   weights ``dse verify`` trained with the space's verify recipe (read from the cache, its report
-   says so), and its ``model.pt`` loaded with plain ``torch.jit.load`` and scored in float on every
-   validation frame.
+4. ``dse export --pick max-miou`` of the search of step 1: once verified, the pick is the
+   verified design of the highest verified mIoU, so it carries the weights ``dse verify`` trained
+   with the space's verify recipe (read from the cache, its report says so), and its ``model.pt``
+   loaded with plain ``torch.jit.load`` and scored in float on every validation frame.
 
 Prints a markdown report. A single-level space runs steps 1, 3 and 4 only. The runs directory
 must be new or empty: a search found there would resume, and its wall time would mean nothing.
@@ -81,8 +81,8 @@ def search_name(name: str, seed: int, args: argparse.Namespace) -> str:
 
 
 def export_max_miou(runs_dir: Path, name: str, space: dict[str, Any]) -> tuple[Path, float]:
-    """Export the search's max-miou design (an end of the front, so ``dse verify --top`` 2 or
-    more verified it: it exports with verify's recipe and the weights verify trained); its float
+    """Export the search's max-miou design (among the designs ``dse verify`` checked, by their
+    verified mIoU: it exports with verify's recipe and the weights verify trained); its float
     mIoU on every validation frame, from ``model.pt`` loaded with plain ``torch.jit.load``."""
     out = runs_dir / "exports" / f"{name}-max-miou"
     dse(runs_dir, "export", "--name", name, "--pick", "max-miou", "--out", str(out))

@@ -206,7 +206,11 @@ def export(
     out: Annotated[Path, typer.Option(help="Directory to write the design into.")],
     trial: Annotated[int | None, typer.Option(help="Trial number to export.")] = None,
     pick: Annotated[
-        str | None, typer.Option(help="knee, max-<metric> or min-<metric> of the front.")
+        str | None,
+        typer.Option(
+            help="knee, max-<metric> or min-<metric> of the front (of the verified designs, by"
+            " their verified scores, once the search was verified)."
+        ),
     ] = None,
     retrain: Annotated[
         bool, typer.Option(help="Retrain the design standalone (sets option retrain).")
@@ -232,6 +236,8 @@ def export(
     chosen = pick_trial(stored, trial, pick)
     files = export_design(stored, chosen, out, overrides, runs_dir / "cache", code_version())
     source = "dse verify's options" if chosen.number in stored.verified else "its search options"
+    if pick is not None and stored.verified:
+        source += f"; picked by verified scores among {len(stored.verified)} verified designs"
     typer.echo(f"exported trial {chosen.number} of {name!r} to {out} ({source}):")
     for path in files:
         typer.echo(f"  {path.name}")

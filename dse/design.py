@@ -102,26 +102,36 @@ def evaluate_design(
 
 def pick_trial(stored: StoredSearch, trial: int | None, pick: str | None) -> Trial:
     """The trial a user chose: by number, or ``knee``, ``max-<metric>``, ``min-<metric>`` of the
-    final front."""
+    front. Once ``dse verify`` has run, the pick is made among the verified designs by their
+    verified scores: the most trustworthy measurement there is, and the one whose weights the
+    export carries (:func:`pick_pool`)."""
     if trial is not None:
         chosen = stored.trial(trial)
         if not chosen.ok:
             raise StoreError(f"trial {trial} of {stored.name!r} failed: {chosen.error}")
         return chosen
-    front = pareto_front(stored.trials, stored.space)
+    front = pareto_front(pick_pool(stored), stored.space)
     if not front:
         raise StoreError(f"search {stored.name!r} has no feasible design to pick from")
     if pick == "knee":
         bounds = _bounds(stored, front)
         values = normalize(objective_matrix(front, stored.space), stored.space.objectives, bounds)
-        return front[knee_index(values)]
+        return stored.trial(front[knee_index(values)].number)
     direction, _, metric = (pick or "").partition("-")
     if direction not in ("max", "min") or not metric:
         raise StoreError(f"--pick {pick!r}: use knee, max-<metric> or min-<metric>")
     if any(metric not in t.metrics for t in front):
         raise StoreError(f"--pick {pick!r}: metric {metric!r} is not recorded for every design")
     scores = [t.metrics[metric] for t in front]
-    return front[int(np.argmax(scores) if direction == "max" else np.argmin(scores))]
+    best = front[int(np.argmax(scores) if direction == "max" else np.argmin(scores))]
+    return stored.trial(best.number)
+
+
+def pick_pool(stored: StoredSearch) -> list[Trial]:
+    """The designs ``--pick`` chooses from: the verified ones with their verified scores when the
+    search was verified (a search score is a proxy; mixing both scales would compare unlike
+    things), else every design with its search scores."""
+    return list(stored.verified.values()) or stored.trials
 
 
 def _bounds(stored: StoredSearch, front: list[Trial]) -> list[tuple[float, float]]:
@@ -170,7 +180,7 @@ def export_design(
     design = DesignFile(
         evaluator=spec,
         params=trial.params,
-        metrics=trial.metrics,
+        metrics=stored.verified.get(trial.number, trial).metrics,
         domains=space.domains(),
         provenance={
             "search": stored.name,

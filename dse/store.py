@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,9 @@ class StoredSearch:
     tracking_uri: str
     tags: dict[str, str]
     run_ids: dict[int, str]
-    verified: frozenset[int] = frozenset()
-    """Trials that ``dse verify`` re-evaluated without error (their exports use its options)."""
+    verified: dict[int, Trial] = field(default_factory=dict)
+    """``dse verify``'s result of each trial it re-evaluated without error, by trial number
+    (the latest verification wins): exports of these use its options, ``--pick`` its scores."""
 
     def trial(self, number: int) -> Trial:
         for trial in self.trials:
@@ -104,16 +105,20 @@ def load_search(tracking_uri: str, name: str | None = None) -> StoredSearch:
         tracking_uri=tracking_uri,
         tags=dict(parent.data.tags),
         run_ids={int(run.data.tags["dse.trial"]): run.info.run_id for run in runs},
-        verified=verified_trials(client, parent.info.experiment_id, children),
+        verified=verified_trials(client, parent.info.experiment_id, children, space),
     )
 
 
-def verified_trials(client: Any, experiment_id: str, children: list[Any]) -> frozenset[int]:
-    """The trials of the search's ``verify`` runs (children of its parent) that verified."""
-    numbers: set[int] = set()
-    for verify in (run for run in children if run.data.tags.get("dse.role") == "verify"):
+def verified_trials(
+    client: Any, experiment_id: str, children: list[Any], space: SearchSpace
+) -> dict[int, Trial]:
+    """What the search's ``verify`` runs (children of its parent) measured, for the designs that
+    verified; a design verified twice keeps its latest result."""
+    verifies = [run for run in children if run.data.tags.get("dse.role") == "verify"]
+    verified: dict[int, Trial] = {}
+    for verify in sorted(verifies, key=lambda run: run.info.start_time or 0):
         for run in iter_child_runs(client, experiment_id, verify.info.run_id):
             tags = run.data.tags
             if tags.get("dse.status") == "complete" and "dse.trial" in tags:
-                numbers.add(int(tags["dse.trial"]))
-    return frozenset(numbers)
+                verified[int(tags["dse.trial"])] = _trial_from_run(run, space)
+    return verified

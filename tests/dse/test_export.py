@@ -1,5 +1,6 @@
-"""``dse export`` and ``dse front``: the evaluator built only as often as its protocol needs, and
-neither command paying for the optimizer libraries (Optuna, pymoo) it never uses."""
+"""``dse export`` and ``dse front``: the evaluator built only as often as its protocol needs,
+``--pick`` by the verified scores once there are some, and neither command paying for the
+optimizer libraries (Optuna, pymoo) it never uses."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dse.design import export_design
+from dse.design import export_design, pick_trial
 from dse.space import SearchSpace, dump_space, parse_space
 from dse.store import StoredSearch
 from dse.tracking import Tracker
@@ -43,16 +44,7 @@ def test_export_builds_the_evaluator_once_to_prepare_and_once_as_the_worker(
     tmp_path: Path,
 ) -> None:
     log = tmp_path / "calls.log"
-    stored = StoredSearch(
-        name="tiny",
-        space=recording_space(log),
-        trials=TRIALS,
-        parent_run_id="parent",
-        experiment_id="1",
-        tracking_uri="sqlite://",
-        tags={},
-        run_ids={},
-    )
+    stored = stored_search(recording_space(log), TRIALS)
     files = export_design(stored, TRIALS[0], tmp_path / "out", {}, tmp_path / "cache", "v")
     assert [p.name for p in files] == ["design.yaml", "exported.txt"]
     assert log.read_text().splitlines() == [
@@ -62,6 +54,42 @@ def test_export_builds_the_evaluator_once_to_prepare_and_once_as_the_worker(
         "setup",
         "export",
     ]
+
+
+def stored_search(space: SearchSpace, trials: list[Trial], **verified: Trial) -> StoredSearch:
+    return StoredSearch(
+        name="tiny",
+        space=space,
+        trials=trials,
+        parent_run_id="parent",
+        experiment_id="1",
+        tracking_uri="sqlite://",
+        tags={},
+        run_ids={},
+        verified={int(number): trial for number, trial in verified.items()},
+    )
+
+
+def test_a_pick_uses_the_verified_scores_once_the_search_was_verified(tmp_path: Path) -> None:
+    space = recording_space(tmp_path / "calls.log")
+    trials = [
+        Trial(i, 0, {"x0": x}, "complete", {"f1": x, "f2": 1.0 - x}, finished_at=1.7e9)
+        for i, x in enumerate((0.1, 0.4, 0.6, 0.9))
+    ]
+    # verify measured trials 1 and 2 and found them the other way round
+    verified = {
+        "1": Trial(1, 0, {"x0": 0.4}, "complete", {"f1": 0.7, "f2": 0.3}, finished_at=1.7e9),
+        "2": Trial(2, 0, {"x0": 0.6}, "complete", {"f1": 0.2, "f2": 0.8}, finished_at=1.7e9),
+    }
+    unverified = stored_search(space, trials)
+    assert pick_trial(unverified, None, "min-f1").number == 0
+    assert pick_trial(unverified, None, "max-f1").number == 3
+    checked = stored_search(space, trials, **verified)
+    assert pick_trial(checked, None, "min-f1").number == 2
+    assert pick_trial(checked, None, "max-f1").number == 1
+    assert pick_trial(checked, None, "knee").number in (1, 2)
+    assert pick_trial(checked, None, "min-f1") is trials[2]  # the search's trial, for export
+    assert pick_trial(checked, 3, None).number == 3  # a number picks any design
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """``dse verify``: the front re-evaluated at full fidelity, logged beside the proxy front, and
-exported with the options it was verified with."""
+exported with the options and the scores it was verified with."""
 
 from __future__ import annotations
 
@@ -53,3 +53,11 @@ def test_verify_logs_both_fronts(
     exported = yaml.safe_load((tmp_path / "v" / "design.yaml").read_text())
     assert exported["evaluator"]["options"]["noise"] == 0.0
     assert exported["provenance"]["weights"] == "verify"
+    verified_metrics = {c.data.tags["dse.trial"]: c.data.metrics for c in children}
+    assert exported["metrics"] == verified_metrics[number]
+
+    # --pick chooses among the verified designs, by their verified scores
+    result = dse("export", "--name", "proxy", "--pick", "min-f2", "--out", str(tmp_path / "p"))
+    assert "picked by verified scores among 3 verified designs" in result.stdout
+    best = min(verified_metrics, key=lambda n: verified_metrics[n]["f2"])
+    assert f"exported trial {best} " in result.stdout
