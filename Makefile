@@ -34,8 +34,11 @@ browser:
 	  else echo "Chromium missing and not installable here: the browser test will skip"; fi; \
 	fi
 
+# Two pytest workers, whole test files each (a module's fixtures run once): run one test at a
+# time, the suite's searches keep about one of two cores busy (they wait on process starts, Ray
+# and sleeps); benchmarks/RESULTS.md has both timings.
 test: lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) runs/mlflow.db runs/artifacts runs/searches runs/cache
