@@ -222,7 +222,7 @@ def export(
 ) -> None:
     """Write a chosen design into a new or empty directory: design.yaml plus the evaluator's
     own files."""
-    from dse.design import export_design, parse_overrides, pick_trial
+    from dse.design import export_design, parse_overrides, pick_pool, pick_trial
     from dse.store import load_search
     from dse.version import code_version
 
@@ -236,8 +236,8 @@ def export(
     chosen = pick_trial(stored, trial, pick)
     files = export_design(stored, chosen, out, overrides, runs_dir / "cache", code_version())
     source = "dse verify's options" if chosen.number in stored.verified else "its search options"
-    if pick is not None and stored.verified:
-        source += f"; picked by verified scores among {len(stored.verified)} verified designs"
+    if pick is not None:
+        source += f"; picked by the {pick_pool(stored, pick.partition('-')[2])[1]}"
     typer.echo(f"exported trial {chosen.number} of {name!r} to {out} ({source}):")
     for path in files:
         typer.echo(f"  {path.name}")

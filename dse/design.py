@@ -103,23 +103,23 @@ def evaluate_design(
 def pick_trial(stored: StoredSearch, trial: int | None, pick: str | None) -> Trial:
     """The trial a user chose: by number, or ``knee``, ``max-<metric>``, ``min-<metric>`` of the
     front. Once ``dse verify`` has run, the pick is made among the verified designs by their
-    verified scores: the most trustworthy measurement there is, and the one whose weights the
-    export carries (:func:`pick_pool`)."""
+    verified scores (:func:`pick_pool`)."""
     if trial is not None:
         chosen = stored.trial(trial)
         if not chosen.ok:
             raise StoreError(f"trial {trial} of {stored.name!r} failed: {chosen.error}")
         return chosen
-    front = pareto_front(pick_pool(stored), stored.space)
+    direction, _, metric = (pick or "").partition("-")
+    if pick != "knee" and (direction not in ("max", "min") or not metric):
+        raise StoreError(f"--pick {pick!r}: use knee, max-<metric> or min-<metric>")
+    pool, basis = pick_pool(stored, metric)
+    front = pareto_front(pool, stored.space)
     if not front:
-        raise StoreError(f"search {stored.name!r} has no feasible design to pick from")
+        raise StoreError(f"search {stored.name!r}: no design is feasible by the {basis}")
     if pick == "knee":
         bounds = _bounds(stored, front)
         values = normalize(objective_matrix(front, stored.space), stored.space.objectives, bounds)
         return stored.trial(front[knee_index(values)].number)
-    direction, _, metric = (pick or "").partition("-")
-    if direction not in ("max", "min") or not metric:
-        raise StoreError(f"--pick {pick!r}: use knee, max-<metric> or min-<metric>")
     if any(metric not in t.metrics for t in front):
         raise StoreError(f"--pick {pick!r}: metric {metric!r} is not recorded for every design")
     scores = [t.metrics[metric] for t in front]
@@ -127,11 +127,15 @@ def pick_trial(stored: StoredSearch, trial: int | None, pick: str | None) -> Tri
     return stored.trial(best.number)
 
 
-def pick_pool(stored: StoredSearch) -> list[Trial]:
-    """The designs ``--pick`` chooses from: the verified ones with their verified scores when the
-    search was verified (a search score is a proxy; mixing both scales would compare unlike
-    things), else every design with its search scores."""
-    return list(stored.verified.values()) or stored.trials
+def pick_pool(stored: StoredSearch, metric: str = "") -> tuple[list[Trial], str]:
+    """The designs ``--pick`` chooses from, and the basis of the choice in words: the verified
+    ones with their verified scores once the search was verified (a search score is a proxy,
+    and mixing both scales would compare unlike things), else every design with its search
+    scores. A ``<level>/<metric>`` name asks for one search level's score: the search's designs.
+    """
+    if stored.verified and "/" not in metric:
+        return list(stored.verified.values()), f"verified scores of {len(stored.verified)} designs"
+    return stored.trials, f"search scores of {len(stored.trials)} designs"
 
 
 def _bounds(stored: StoredSearch, front: list[Trial]) -> list[tuple[float, float]]:

@@ -36,8 +36,8 @@ class StoredSearch:
     tags: dict[str, str]
     run_ids: dict[int, str]
     verified: dict[int, Trial] = field(default_factory=dict)
-    """``dse verify``'s result of each trial it re-evaluated without error, by trial number
-    (the latest verification wins): exports of these use its options, ``--pick`` its scores."""
+    """``dse verify``'s result of each trial whose latest verification completed, by trial
+    number: exports of these use its options, ``--pick`` their scores."""
 
     def trial(self, number: int) -> Trial:
         for trial in self.trials:
@@ -112,13 +112,17 @@ def load_search(tracking_uri: str, name: str | None = None) -> StoredSearch:
 def verified_trials(
     client: Any, experiment_id: str, children: list[Any], space: SearchSpace
 ) -> dict[int, Trial]:
-    """What the search's ``verify`` runs (children of its parent) measured, for the designs that
-    verified; a design verified twice keeps its latest result."""
+    """What the search's ``verify`` runs (children of its parent) measured, for the designs whose
+    latest verification completed (one that failed the last time it was verified is left out)."""
     verifies = [run for run in children if run.data.tags.get("dse.role") == "verify"]
     verified: dict[int, Trial] = {}
     for verify in sorted(verifies, key=lambda run: run.info.start_time or 0):
         for run in iter_child_runs(client, experiment_id, verify.info.run_id):
-            tags = run.data.tags
-            if tags.get("dse.status") == "complete" and "dse.trial" in tags:
-                verified[int(tags["dse.trial"])] = _trial_from_run(run, space)
+            if "dse.trial" not in run.data.tags:
+                continue
+            trial = _trial_from_run(run, space)
+            if trial.ok:
+                verified[trial.number] = trial
+            else:
+                verified.pop(trial.number, None)
     return verified

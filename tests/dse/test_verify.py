@@ -58,6 +58,6 @@ def test_verify_logs_both_fronts(
 
     # --pick chooses among the verified designs, by their verified scores
     result = dse("export", "--name", "proxy", "--pick", "min-f2", "--out", str(tmp_path / "p"))
-    assert "picked by verified scores among 3 verified designs" in result.stdout
+    assert "picked by the verified scores of 3 designs" in result.stdout
     best = min(verified_metrics, key=lambda n: verified_metrics[n]["f2"])
     assert f"exported trial {best} " in result.stdout
