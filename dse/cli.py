@@ -237,7 +237,7 @@ def export(
     files = export_design(stored, chosen, out, overrides, runs_dir / "cache", code_version())
     source = "dse verify's options" if chosen.number in stored.verified else "its search options"
     if pick is not None:
-        source += f"; picked by the {pick_pool(stored, pick.partition('-')[2])[1]}"
+        source += f"; picked by the {pick_pool(stored, pick)[1]}"
     typer.echo(f"exported trial {chosen.number} of {name!r} to {out} ({source}):")
     for path in files:
         typer.echo(f"  {path.name}")

@@ -109,10 +109,11 @@ def pick_trial(stored: StoredSearch, trial: int | None, pick: str | None) -> Tri
         if not chosen.ok:
             raise StoreError(f"trial {trial} of {stored.name!r} failed: {chosen.error}")
         return chosen
-    direction, _, metric = (pick or "").partition("-")
+    pick = pick or ""
+    direction, _, metric = pick.partition("-")
     if pick != "knee" and (direction not in ("max", "min") or not metric):
         raise StoreError(f"--pick {pick!r}: use knee, max-<metric> or min-<metric>")
-    pool, basis = pick_pool(stored, metric)
+    pool, basis = pick_pool(stored, pick)
     front = pareto_front(pool, stored.space)
     if not front:
         raise StoreError(f"search {stored.name!r}: no design is feasible by the {basis}")
@@ -127,13 +128,13 @@ def pick_trial(stored: StoredSearch, trial: int | None, pick: str | None) -> Tri
     return stored.trial(best.number)
 
 
-def pick_pool(stored: StoredSearch, metric: str = "") -> tuple[list[Trial], str]:
-    """The designs ``--pick`` chooses from, and the basis of the choice in words: the verified
-    ones with their verified scores once the search was verified (a search score is a proxy,
-    and mixing both scales would compare unlike things), else every design with its search
+def pick_pool(stored: StoredSearch, pick: str) -> tuple[list[Trial], str]:
+    """The designs ``--pick pick`` chooses from, and the basis of the choice in words: the
+    verified ones with their verified scores once the search was verified (a search score is a
+    proxy, and mixing both scales would compare unlike things), else every design with its search
     scores. A ``<level>/<metric>`` name asks for one search level's score: the search's designs.
     """
-    if stored.verified and "/" not in metric:
+    if stored.verified and "/" not in pick.partition("-")[2]:
         return list(stored.verified.values()), f"verified scores of {len(stored.verified)} designs"
     return stored.trials, f"search scores of {len(stored.trials)} designs"
 
